@@ -1,0 +1,59 @@
+"""Inter-annotator agreement between the gold labels and an independent second pass.
+
+    .venv/bin/python -m eval.agreement
+
+The second pass (eval/gold/second_pass/) re-annotated a seeded random 25 % of each gold set,
+working only from taxonomy.md and the guidelines.  Per theme: Cohen's kappa and the F1 of the
+second pass against the gold; overall: micro-F1 and exact-match of label sets.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import cohen_kappa_score, f1_score
+
+from training.rules import RuleSet
+
+from .gold import GOLD_DIR, OUTGENRE_GOLD, SEED_GOLD
+
+SECOND = GOLD_DIR / "second_pass"
+PAIRS = {"seeds": (SEED_GOLD, SECOND / "seeds.jsonl"), "gwr_sample": (OUTGENRE_GOLD, SECOND / "gwr_sample.jsonl")}
+
+
+def _labels(path: Path) -> dict:
+    rows = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return {(r["doc_id"], int(r["index"])): set(r["labels"]) for r in rows}
+
+
+def agreement(gold_path: Path, second_path: Path, themes: list[str]) -> dict:
+    gold, second = _labels(gold_path), _labels(second_path)
+    keys = sorted(second)
+    missing = [k for k in keys if k not in gold]
+    if missing:
+        raise ValueError(f"{second_path}: {len(missing)} paragraph(s) not in {gold_path}, e.g. {missing[0]}")
+    a = np.array([[t in gold[k] for t in themes] for k in keys], dtype=int)
+    b = np.array([[t in second[k] for t in themes] for k in keys], dtype=int)
+    per = {}
+    for i, t in enumerate(themes):
+        if a[:, i].any() or b[:, i].any():
+            kappa = cohen_kappa_score(a[:, i], b[:, i]) if len(set(a[:, i]) | set(b[:, i])) > 1 else 1.0
+            per[t] = {"kappa": float(kappa), "f1": float(f1_score(a[:, i], b[:, i], zero_division=0)),
+                      "gold_pos": int(a[:, i].sum()), "second_pos": int(b[:, i].sum())}
+    return {"n": len(keys), "micro_f1": float(f1_score(a, b, average="micro", zero_division=0)),
+            "exact_match": float((a == b).all(axis=1).mean()), "per_theme": per}
+
+
+def main() -> None:
+    themes = RuleSet.load().theme_ids
+    for name, (g, s) in PAIRS.items():
+        r = agreement(g, s, themes)
+        print(f"\n## {name}: {r['n']} paragraphs annotated twice; micro-F1 {r['micro_f1']:.3f}, identical label sets {r['exact_match']:.0%}\n")
+        print("| theme | kappa | F1 | gold positives | second-pass positives |\n|---|---|---|---|---|")
+        for t, v in r["per_theme"].items():
+            print(f"| {t} | {v['kappa']:.2f} | {v['f1']:.2f} | {v['gold_pos']} | {v['second_pos']} |")
+
+
+if __name__ == "__main__":
+    main()

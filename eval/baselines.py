@@ -1,0 +1,149 @@
+"""Predictors the harness can score.  Each has `fit(paragraphs, soft_labels)` and
+`predict_proba(paragraphs) -> array (n, n_themes)`, plus per-theme `thresholds_` chosen on the
+training side only.  Any object with that shape can be scored, including a wrapper around a
+plain `predict_proba(texts)` (see `TextPredictor`).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from models.segment import Paragraph
+from training.aggregate import AGGREGATORS
+from training.rules import RuleSet, apply_rules
+
+from training.thresholds import tune_thresholds
+
+
+class RulesPredictor:
+    """The rules alone: their aggregated votes, thresholded at 0.5."""
+
+    def __init__(self, rule_set: RuleSet, method: str = "weighted_vote"):
+        self.rule_set, self.method = rule_set, method
+        self.name = f"rules ({method.replace('_', ' ')})"
+
+    def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray | None = None) -> "RulesPredictor":
+        # The label model learns rule accuracies from the training side's votes (no labels needed).
+        votes = apply_rules(self.rule_set, paragraphs)
+        self.model_ = AGGREGATORS[self.method](self.rule_set).fit(votes, [p.kind for p in paragraphs])
+        self.thresholds_ = np.full(len(self.rule_set.theme_ids), 0.5)
+        return self
+
+    def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        votes = apply_rules(self.rule_set, paragraphs)
+        return self.model_.predict_proba(votes, [p.kind for p in paragraphs])
+
+
+class TfidfPredictor:
+    """Character n-gram TF-IDF + one-vs-rest logistic regression, trained on the hard weak labels."""
+
+    name = "tf-idf char n-grams + logistic regression"
+
+    def __init__(self, *, ngram_range=(1, 3), C: float = 4.0, inner_folds: int = 3, seed: int = 0):
+        self.ngram_range, self.C, self.inner_folds, self.seed = ngram_range, C, inner_folds, seed
+
+    def _fit_models(self, texts, y):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, min_df=1, sublinear_tf=True)
+        x = vec.fit_transform(texts)
+        models = []
+        for t in range(y.shape[1]):
+            if 0 < y[:, t].sum() < len(y):
+                models.append(LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=self.seed).fit(x, y[:, t]))
+            else:
+                models.append(float(y[:, t].mean()) if len(y) else 0.0)   # constant: a theme with no (or only) positives
+        return vec, models
+
+    @staticmethod
+    def _proba(vec, models, texts):
+        x = vec.transform(texts)
+        return np.column_stack([m.predict_proba(x)[:, 1] if not isinstance(m, float) else np.full(x.shape[0], m) for m in models])
+
+    def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray) -> "TfidfPredictor":
+        texts = [p.text for p in paragraphs]
+        y = (np.asarray(soft_labels) >= 0.5).astype(int)
+        docs = np.array([p.doc_id for p in paragraphs])
+        # Thresholds from inner cross-validation by document, against the weak labels: the training side only.
+        oof = np.zeros(y.shape, dtype=float)
+        unique = sorted(set(docs))
+        folds = [unique[i::self.inner_folds] for i in range(min(self.inner_folds, len(unique)))]
+        if len(folds) > 1:
+            for held in folds:
+                test = np.isin(docs, held)
+                vec, models = self._fit_models([t for t, m in zip(texts, ~test) if m], y[~test])
+                oof[test] = self._proba(vec, models, [t for t, m in zip(texts, test) if m])
+            self.thresholds_ = tune_thresholds(y, oof)
+        else:
+            self.thresholds_ = np.full(y.shape[1], 0.5)
+        self.vec_, self.models_ = self._fit_models(texts, y)
+        return self
+
+    def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        return self._proba(self.vec_, self.models_, [p.text for p in paragraphs])
+
+
+class TextPredictor:
+    """Adapts a `predict_proba(texts)` callable (already trained) to the harness."""
+
+    def __init__(self, name: str, predict_proba: Callable[[list[str]], np.ndarray], thresholds: np.ndarray):
+        self.name, self._predict, self.thresholds_ = name, predict_proba, np.asarray(thresholds)
+
+    def fit(self, paragraphs, soft_labels=None) -> "TextPredictor":
+        return self
+
+    def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        return np.asarray(self._predict([p.text for p in paragraphs]))
+
+
+class EncoderPredictor:
+    """The fine-tuned encoder, trained inside the protocol on the training side's weak labels.
+
+    One training document is held out as the validation split (early stopping, thresholds), as
+    `policy-tagger train` does.  Paragraphs of added corpora are many and mostly theme-free: all
+    those a rule voted on are kept, plus `max_extra_negatives` of the rest, drawn with the seed.
+    """
+
+    def __init__(self, theme_ids: Sequence[str], config=None, *, seed_docs: Sequence[str] | None = None,
+                 max_extra_negatives: int = 1500, workdir=None, name: str = "fine-tuned encoder"):
+        from training.config import TrainingConfig
+
+        self.theme_ids, self.config = list(theme_ids), config or TrainingConfig()
+        self.seed_docs = set(seed_docs) if seed_docs is not None else None   # None: every document is a seed
+        self.max_extra_negatives, self.workdir, self.name = max_extra_negatives, workdir, name
+
+    def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray) -> "EncoderPredictor":
+        import tempfile
+        from pathlib import Path
+
+        from datasets import Dataset, DatasetDict
+
+        from models.modeling import ThemeModel
+        from training.dataset import split_documents, text_hash
+        from training.train import fit_model
+
+        soft = np.asarray(soft_labels)
+        seeds = sorted({p.doc_id for p in paragraphs if self.seed_docs is None or p.doc_id in self.seed_docs})
+        rng = np.random.default_rng(self.config.seed)
+        keep = np.array([p.doc_id in seeds or soft[i].max() >= 0.5 for i, p in enumerate(paragraphs)])
+        rest = np.flatnonzero(~keep)
+        keep[rng.permutation(rest)[:self.max_extra_negatives]] = True
+        validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed)
+        rows = {"train": [], "validation": []}
+        for i in np.flatnonzero(keep):
+            p = paragraphs[i]
+            rows["validation" if p.doc_id in validation else "train"].append(
+                {"doc_id": p.doc_id, "index": p.index, "text": p.text, "hash": text_hash(p.text),
+                 "soft_labels": soft[i].astype(np.float32).tolist(), "labels": (soft[i] >= 0.5).astype(int).tolist()})
+        dd = DatasetDict({k: Dataset.from_list(v) for k, v in rows.items() if v})
+        labeling = {"themes": self.theme_ids, "theme_names": {}, "sources": ["(evaluation protocol)"],
+                    "aggregation": "weighted_vote", "rules_file": "training/themes.yaml", "rules_sha256": ""}
+        out = Path(tempfile.mkdtemp(prefix="policy-tagger-eval-", dir=self.workdir))
+        self.model_ = ThemeModel.load(fit_model(dd, labeling, out / "model", config=self.config, progress=False))
+        self.thresholds_ = self.model_.thresholds
+        return self
+
+    def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        return self.model_.predict_proba([p.text for p in paragraphs])

@@ -1,0 +1,88 @@
+"""The evaluation as one function: both protocols, every predictor, one report under eval/results/."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+from models import load_documents
+from training.config import TrainingConfig
+from training.rules import RuleSet
+
+from .baselines import EncoderPredictor, RulesPredictor, TextPredictor, TfidfPredictor
+from .gold import OUTGENRE_GOLD, SEED_GOLD, align, load_gold
+from .harness import Result, leave_one_document_out, out_of_genre, score_predictions, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
+PREDICTORS = ("rules", "label_model", "tfidf", "encoder")
+
+
+def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str):
+    out = []
+    for name in names:
+        if name == "rules":
+            out.append(lambda: RulesPredictor(rule_set))
+        elif name == "label_model":
+            out.append(lambda: RulesPredictor(rule_set, "label_model"))
+        elif name == "tfidf":
+            out.append(lambda: _renamed(TfidfPredictor(), suffix))
+        elif name == "encoder":
+            out.append(lambda: EncoderPredictor(rule_set.theme_ids, encoder_config, seed_docs=seed_ids, name="fine-tuned encoder" + suffix))
+        else:
+            raise ValueError(f"unknown predictor {name!r}; choose from {PREDICTORS}")
+    return out
+
+
+def _renamed(predictor, suffix: str):
+    predictor.name = predictor.name + suffix
+    return predictor
+
+
+def evaluate_protocols(*, predictors: Sequence[str] = ("rules", "label_model", "tfidf", "encoder"), protocols=("lodo", "out_of_genre"),
+                       extra: Sequence[Path] = (), encoder_config: TrainingConfig | None = None, log=print) -> list[Result]:
+    rule_set = RuleSet.load()
+    seeds, _ = load_documents([ROOT / "seeds"])
+    seed_ids = [d.doc_id for d in seeds]
+    extra_docs = load_documents(extra)[0] if extra else []
+    suffix = " + corpus" if extra_docs else ""
+    seed_gold = load_gold(SEED_GOLD, rule_set.theme_ids)
+    results = []
+    if "lodo" in protocols:
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix):
+            t = time.time()
+            results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs))
+            log(f"lodo  {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
+    if "out_of_genre" in protocols:
+        test_docs, _ = load_documents([CORPUS])
+        og_gold = load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix):
+            t = time.time()
+            results.append(out_of_genre(factory, seeds, test_docs, og_gold, rule_set, extra=extra_docs))
+            log(f"ood   {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
+    return results
+
+
+def evaluate_user_gold(gold_file: Path, docs_dir: Path, model_dir: Path | None) -> list[Result]:
+    """Score the rules and a trained model on a user's own gold file for their own reports."""
+    from models.modeling import ThemeModel
+
+    rule_set = RuleSet.load()
+    docs, _ = load_documents([docs_dir])
+    paragraphs, y = align(load_gold(gold_file, rule_set.theme_ids), docs, rule_set.theme_ids)
+    rules = RulesPredictor(rule_set).fit(paragraphs)
+    results = [score_predictions(rules.name, "user_gold", paragraphs, y, rules.predict_proba(paragraphs), rules.thresholds_, rule_set.theme_ids)]
+    if model_dir is not None:
+        model = ThemeModel.load(model_dir)
+        if model.themes != rule_set.theme_ids:
+            raise ValueError(f"the model's themes {model.themes} differ from the rule file's {rule_set.theme_ids}")
+        p = TextPredictor(f"model {model_dir}", model.predict_proba, model.thresholds)
+        results.append(score_predictions(p.name, "user_gold", paragraphs, y, p.predict_proba(paragraphs), p.thresholds_, rule_set.theme_ids))
+    return results
+
+
+def write(results: list[Result], out_dir: Path, *, name: str, command: str) -> tuple[Path, Path]:
+    header = (f"# Evaluation report\n\nProduced by `{command}`.\nGold: `eval/gold/seeds.jsonl` (all 220 seed paragraphs) and "
+              "`eval/gold/gwr_sample.jsonl` (200 paragraphs of national government work reports), annotated by reading against "
+              "taxonomy.md (see eval/GUIDELINES.md). Thresholds come from each predictor's training side only.\n")
+    return write_report(results, RuleSet.load().theme_ids, out_dir, name=name, header=header)

@@ -1,0 +1,143 @@
+"""The theme classifier: a BERT-family encoder with a multi-label head, read over windows.
+
+The network itself is a stock `AutoModelForSequenceClassification` (sigmoid, multi-label), so
+a model folder loads in plain transformers and in `pipeline("text-classification", top_k=None)`.
+What this module adds is how a *paragraph* is read: texts longer than the window are cut into
+overlapping windows and the paragraph's logit per theme is the maximum over its windows, so a
+theme stated anywhere in a 2,000-character paragraph counts.  Training and inference share it.
+
+`ThemeModel.load(folder)` is the one loader used by tagging, evaluation and training resume.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+META_FILE = "policy_tagger.json"
+
+
+@dataclass
+class ModelMeta:
+    """What a model folder says about itself beyond the transformers config."""
+
+    themes: list[str]
+    theme_names: dict[str, str]
+    thresholds: list[float]
+    max_length: int = 256
+    stride: int = 64
+    text_prefix: str = ""
+    extra: dict = field(default_factory=dict)   # training provenance: data/rules hashes, base model, metrics
+
+    def to_dict(self) -> dict:
+        return {"themes": self.themes, "theme_names": self.theme_names, "thresholds": self.thresholds,
+                "max_length": self.max_length, "stride": self.stride, "text_prefix": self.text_prefix, **self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelMeta":
+        own = {"themes", "theme_names", "thresholds", "max_length", "stride", "text_prefix"}
+        missing = {"themes", "thresholds"} - set(d)
+        if missing:
+            raise ValueError(f"{META_FILE} lacks {sorted(missing)}")
+        return cls(**{k: d[k] for k in own if k in d}, extra={k: v for k, v in d.items() if k not in own})
+
+
+@dataclass
+class Windows:
+    """Token windows of many texts: `owner[i]` is the text window i belongs to."""
+
+    input_ids: list[list[int]]
+    owner: list[int]
+
+
+def make_windows(tokenizer, texts: Sequence[str], *, max_length: int, stride: int, prefix: str = "") -> Windows:
+    """Overlapping windows of at most `max_length` tokens (specials included) covering every token of each text."""
+    body = max_length - 2
+    step = max(body - stride, 1)
+    ids, owner = [], []
+    encoded = tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"]
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    for i, toks in enumerate(encoded):
+        starts = range(0, max(len(toks) - stride, 1), step) if len(toks) > body else [0]
+        for s in starts:
+            ids.append([cls] + toks[s:s + body] + [sep])
+            owner.append(i)
+    return Windows(ids, owner)
+
+
+def pad_batch(windows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(w) for w in windows)
+    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for i, w in enumerate(windows):
+        ids[i, :len(w)] = torch.tensor(w)
+        mask[i, :len(w)] = 1
+    return ids, mask
+
+
+def pool_windows(window_logits: torch.Tensor, owner: Sequence[int], n_texts: int) -> torch.Tensor:
+    """Max over each text's windows: (n_windows, T) -> (n_texts, T)."""
+    index = torch.as_tensor(owner, device=window_logits.device)
+    out = torch.full((n_texts, window_logits.shape[1]), float("-inf"), device=window_logits.device, dtype=window_logits.dtype)
+    return out.scatter_reduce(0, index[:, None].expand_as(window_logits), window_logits, reduce="amax", include_self=True)
+
+
+class ThemeModel:
+    """A trained classifier folder: network, tokenizer, themes, thresholds."""
+
+    def __init__(self, model, tokenizer, meta: ModelMeta, path: Path | None = None):
+        self.model, self.tokenizer, self.meta, self.path = model, tokenizer, meta, path
+        self.model.eval()
+
+    @property
+    def themes(self) -> list[str]:
+        return self.meta.themes
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return np.asarray(self.meta.thresholds)
+
+    @classmethod
+    def load(cls, path: str | Path, *, quantize: bool = False, device: str | None = None) -> "ThemeModel":
+        """Load a model folder; `quantize=True` applies dynamic int8 quantisation to the linear layers (CPU)."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = Path(path)
+        if not (path / META_FILE).is_file():
+            raise FileNotFoundError(f"{path} is not a policy-tagger model folder (no {META_FILE}); train one with `policy-tagger train`")
+        meta = ModelMeta.from_dict(json.loads((path / META_FILE).read_text(encoding="utf-8")))
+        model = AutoModelForSequenceClassification.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif device:
+            model = model.to(device)
+        return cls(model, tokenizer, meta, path)
+
+    def window_logits(self, windows: Windows, *, batch_size: int = 32) -> torch.Tensor:
+        device = next(self.model.parameters()).device if any(True for _ in self.model.parameters()) else torch.device("cpu")
+        order = np.argsort([len(w) for w in windows.input_ids])   # batch by length: little padding
+        out = torch.empty((len(windows.input_ids), len(self.themes)))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                ids, mask = pad_batch([windows.input_ids[i] for i in idx], self.tokenizer.pad_token_id)
+                out[torch.as_tensor(idx)] = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()
+        return out
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """P(theme) for each text, shape (n_texts, n_themes); long texts are read in overlapping windows."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.themes)))
+        windows = make_windows(self.tokenizer, texts, max_length=self.meta.max_length, stride=self.meta.stride, prefix=self.meta.text_prefix)
+        logits = pool_windows(self.window_logits(windows, batch_size=batch_size), windows.owner, len(texts))
+        return torch.sigmoid(logits).numpy()
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.predict_proba(texts) >= self.thresholds).astype(int)

@@ -1,0 +1,265 @@
+"""The `policy-tagger` command: a thin typer layer over the plain functions of models/, training/ and eval/."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(help="Tag the paragraphs of Chinese civil-affairs (民政) work reports with policy themes.", no_args_is_help=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps every command a subcommand (typer would flatten a single command)."""
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _report_skipped(skipped) -> None:
+    for err in skipped:
+        typer.secho(f"skipped {err.path}: {err.problem}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+def segment(
+    paths: List[Path] = typer.Argument(..., help="Report files or folders (.txt .md .docx .html)."),
+    out: Optional[Path] = typer.Option(None, help="Write paragraphs as JSONL here instead of printing a table."),
+    max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
+) -> None:
+    """Normalise and segment reports: paragraphs with kind, heading and sentence count."""
+    from models import load_documents
+    from models.atomic import atomic_write_text
+
+    docs, skipped = load_documents(paths, max_bytes=max_bytes)
+    _report_skipped(skipped)
+    if not docs:
+        _fail("no readable report among the given paths")
+    if out:
+        rows = []
+        for doc in docs:
+            for p in doc.paragraphs:
+                rows.append(json.dumps({
+                    "doc_id": p.doc_id, "index": p.index, "kind": p.kind, "level": p.level, "heading": p.heading,
+                    "text": p.text, "sentences": [[s.start, s.end] for s in p.sentences],
+                    "original_span": list(doc.original_span(p)),
+                }, ensure_ascii=False))
+        atomic_write_text(out, "\n".join(rows) + "\n")
+        typer.echo(f"{sum(len(d.paragraphs) for d in docs)} paragraphs of {len(docs)} report(s) -> {out}")
+        return
+    for doc in docs:
+        typer.secho(f"\n{doc.doc_id}  ({len(doc.paragraphs)} paragraphs, {len(doc.text):,} characters)", bold=True)
+        for p in doc.paragraphs:
+            text = p.text if len(p.text) <= 60 else p.text[:59] + "…"
+            typer.echo(f"{p.index:4d}  {p.kind:<9}  {len(p.sentences):3d} sent  {text}")
+    typer.echo(f"\n{len(docs)} report(s), {len(skipped)} skipped")
+
+
+rules_app = typer.Typer(help="Inspect the labeling rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+DEFAULT_RULES = Path(__file__).resolve().parent / "training" / "themes.yaml"
+
+
+def _load_rule_set(path: Path):
+    from training.rules import RuleConfigError, RuleSet
+
+    try:
+        return RuleSet.load(path)
+    except RuleConfigError as err:
+        _fail(str(err))
+
+
+def _load_docs(paths, max_bytes: int = 20 * 1024 * 1024):
+    from models import load_documents
+
+    docs, skipped = load_documents(paths, max_bytes=max_bytes)
+    _report_skipped(skipped)
+    if not docs:
+        _fail("no readable report among the given paths")
+    return docs
+
+
+@rules_app.command("report")
+def rules_report(
+    paths: List[Path] = typer.Argument(None, help="Reports to run the rules on (default: seeds/)."),
+    gold: Optional[Path] = typer.Option(None, help="Gold JSONL for these reports: adds precision and recall per rule and theme."),
+    rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file."),
+    method: str = typer.Option("weighted_vote", help="Aggregation: weighted_vote or label_model."),
+    out: Optional[Path] = typer.Option(None, help="Also write the report (Markdown) here."),
+) -> None:
+    """Coverage, overlaps, conflicts and (with --gold) precision/recall of every rule and theme."""
+    from models.atomic import atomic_write_text
+    from training.aggregate import aggregate
+    from training.analysis import format_report
+    from training.rules import apply_rules, paragraphs_of
+
+    rule_set = _load_rule_set(rules)
+    docs = _load_docs(paths or [Path(__file__).resolve().parent / "seeds"])
+    if gold:
+        from eval.gold import GoldError, align, load_gold
+
+        try:
+            paragraphs, y = align(load_gold(gold, rule_set.theme_ids), docs, rule_set.theme_ids)
+        except GoldError as err:
+            _fail(str(err))
+    else:
+        paragraphs, y = paragraphs_of(docs), None
+    votes = apply_rules(rule_set, paragraphs)
+    proba = aggregate(votes, rule_set, [p.kind for p in paragraphs], method=method)
+    report = format_report(votes, proba, rule_set, y)
+    typer.echo(report)
+    if out:
+        atomic_write_text(out, report + "\n")
+
+
+@app.command()
+def label(
+    paths: List[Path] = typer.Argument(..., help="Report files, folders or JSONL corpora; each argument is one source for the split."),
+    out: Path = typer.Option(..., help="Folder for the DatasetDict (train/validation by document)."),
+    corrections: List[Path] = typer.Option([], help="JSONL of corrected labels: {doc_id, index, labels, hash?} per line."),
+    rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file."),
+    method: str = typer.Option("weighted_vote", help="Aggregation: weighted_vote or label_model."),
+    validation_fraction: float = typer.Option(0.2, help="Share of each source's documents held out for validation."),
+    seed: int = typer.Option(13, help="Seed of the document split."),
+) -> None:
+    """Weak-label reports with the rules and write the training dataset."""
+    from training.dataset import build_dataset, load_corrections, save_dataset, summarise
+
+    rule_set = _load_rule_set(rules)
+    groups = [_load_docs([p]) for p in paths]
+    fixes = [c for f in corrections for c in load_corrections(f, rule_set.theme_ids)]
+    try:
+        dd = build_dataset(groups, rule_set, method=method, corrections=fixes, validation_fraction=validation_fraction, seed=seed, progress=True)
+    except ValueError as err:
+        _fail(str(err))
+    save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction)
+    typer.echo(summarise(dd, rule_set.theme_ids))
+    typer.echo(f"dataset -> {out}")
+
+
+def _is_dataset(path: Path) -> bool:
+    return (path / "labeling.json").is_file()
+
+
+@app.command("train")
+def train_command(
+    data: List[Path] = typer.Option(..., "--data", help="A dataset folder from `label`, or report folders/files/corpora to label now (repeatable)."),
+    out: Path = typer.Option(..., help="Model folder to write (replaced whole only when the new one is complete)."),
+    corrections: List[Path] = typer.Option([], help="JSONL of corrected labels (with report folders in --data)."),
+    init_from: Optional[Path] = typer.Option(None, help="Continue from this model folder instead of the base model."),
+    config: Optional[Path] = typer.Option(None, help="JSON of TrainingConfig settings (see training/config.py)."),
+    base_model: Optional[str] = typer.Option(None, help="Override the base model: a local checkpoint folder or a hub id."),
+    epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
+    rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file (when labelling report folders)."),
+) -> None:
+    """Fine-tune the classifier on weak labels (and corrections); writes a self-sufficient model folder."""
+    import dataclasses
+
+    from training.config import TrainingConfig
+    from training.train import train
+
+    cfg = TrainingConfig.from_file(config) if config else TrainingConfig()
+    overrides = {k: v for k, v in {"base_model": base_model, "epochs": epochs}.items() if v is not None}
+    cfg = dataclasses.replace(cfg, **overrides) if overrides else cfg
+    if len(data) == 1 and _is_dataset(data[0]):
+        if corrections:
+            _fail("--corrections apply when labelling: pass report folders to --data, or give the corrections to `policy-tagger label`")
+        dataset = data[0]
+    else:
+        if any(_is_dataset(d) for d in data):
+            _fail("give either one dataset folder or report folders to --data, not a mix")
+        dataset = out.with_name(out.name + ".dataset")
+        label(paths=data, out=dataset, corrections=corrections, rules=rules, method="weighted_vote", validation_fraction=0.2, seed=cfg.seed)
+    try:
+        folder = train(dataset, out, config=cfg, init_from=init_from)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    typer.echo(f"model -> {folder}  (model card: {folder / 'README.md'})")
+
+
+@app.command()
+def tag(
+    paths: List[Path] = typer.Argument(..., help="Report files or folders."),
+    model: Optional[Path] = typer.Option(None, help="Model folder (default: the embedded default model, trained on first use)."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, md or html."),
+    out: Optional[Path] = typer.Option(None, help="Output file, or a folder (one file per format run). Default: print to stdout."),
+    quantize: bool = typer.Option(False, help="Dynamic int8 quantisation of the linear layers (faster on CPU)."),
+    max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
+) -> None:
+    """Tag every paragraph of the given reports with its themes, scores and evidence."""
+    from models.atomic import atomic_write_text
+    from models.render import FORMATS, render
+    from models.tagger import Tagger
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    docs = _load_docs(paths, max_bytes)
+    if model is None:
+        from training.default_model import ensure_default_model
+
+        model = ensure_default_model()
+    try:
+        tagger = Tagger.load(model, quantize=quantize)
+    except FileNotFoundError as err:
+        _fail(str(err))
+    tagged = tagger.tag_documents(docs, progress=True)
+    text = render(tagged, fmt, {t: tagger.model.meta.theme_names.get(t, t) for t in tagger.model.themes})
+    if out is None:
+        sys.stdout.write(text)
+        return
+    target = out / f"tags.{fmt}" if (out.is_dir() or not out.suffix) else out
+    atomic_write_text(target, text)
+    n = sum(len(d.paragraphs) for d in tagged)
+    typer.echo(f"{n} paragraphs of {len(tagged)} report(s) -> {target}", err=True)
+
+
+@app.command()
+def evaluate(
+    predictor: List[str] = typer.Option(["rules", "label_model", "tfidf", "encoder"], help="rules, label_model, tfidf, encoder (repeatable)."),
+    protocol: List[str] = typer.Option(["lodo", "out_of_genre"], help="lodo and/or out_of_genre (repeatable)."),
+    extra: List[Path] = typer.Option([], help="Unlabelled reports or corpora added as weakly labelled training data."),
+    config: Optional[Path] = typer.Option(None, help="TrainingConfig JSON for the encoder."),
+    gold: Optional[Path] = typer.Option(None, help="Your own gold JSONL: score the rules and --model on --docs instead."),
+    docs: Optional[Path] = typer.Option(None, help="The reports your --gold file annotates."),
+    model: Optional[Path] = typer.Option(None, help="Model folder to score with --gold (default: the default model)."),
+    out: Path = typer.Option(Path(__file__).resolve().parent / "eval" / "results", help="Folder for the Markdown and JSON report."),
+    name: str = typer.Option("report", help="File name (without extension) of the report."),
+) -> None:
+    """Score predictors against gold labels: the two protocols on the shipped gold, or your own gold file."""
+    from eval.gold import GoldError
+    from eval.run import evaluate_protocols, evaluate_user_gold, write
+
+    command = "policy-tagger evaluate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "policy-tagger evaluate"
+    try:
+        if gold:
+            if docs is None:
+                _fail("--gold needs --docs: the folder of the reports it annotates")
+            if model is None:
+                from training.default_model import ensure_default_model
+
+                model = ensure_default_model()
+            results = evaluate_user_gold(gold, docs, model)
+        else:
+            from training.config import TrainingConfig
+
+            cfg = TrainingConfig.from_file(config) if config else None
+            results = evaluate_protocols(predictors=predictor, protocols=protocol, extra=extra, encoder_config=cfg, log=lambda m: typer.echo(m, err=True))
+    except (GoldError, ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    md, js = write(results, out, name=name, command=command)
+    typer.echo(md.read_text(encoding="utf-8"))
+    typer.echo(f"report -> {md} and {js}", err=True)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+import doctest
+import json
+
+import numpy as np
+import pytest
+
+import eval.metrics
+from eval.baselines import RulesPredictor, TfidfPredictor
+from eval.gold import GoldError, align, load_gold
+from eval.harness import leave_one_document_out
+from eval.metrics import score
+from training.thresholds import tune_thresholds
+from training.dataset import text_hash
+from training.rules import RuleSet
+
+
+def test_metrics_docstring_examples():
+    assert doctest.testmod(eval.metrics).failed == 0
+
+
+def test_scores_by_hand():
+    y = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 1, 1]])
+    p = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0], [0, 1, 0]])
+    s = score(y, p, ["a", "b", "c"])
+    assert s["per_theme"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert s["per_theme"]["c"]["precision"] == 0.0
+    # micro: tp = 3, fp = 1, fn = 2
+    assert s["micro"]["precision"] == 0.75 and s["micro"]["recall"] == 0.6
+    assert s["exact_match"] == 0.5
+
+
+def test_threshold_tuning():
+    y = np.array([[1], [1], [0], [0]])
+    proba = np.array([[0.9], [0.35], [0.3], [0.1]])
+    assert tune_thresholds(y, proba)[0] == 0.35
+    assert tune_thresholds(np.zeros((3, 1)), np.ones((3, 1)))[0] == 0.5
+
+
+def _gold_file(tmp_path, rows):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_gold_validation_errors(tmp_path, seed_documents):
+    themes = RuleSet.load().theme_ids
+    p = seed_documents[0].paragraphs[1]
+    good = {"doc_id": p.doc_id, "index": p.index, "hash": text_hash(p.text), "labels": ["dibao"]}
+    with pytest.raises(GoldError, match="unknown theme.*'welfare'"):
+        load_gold(_gold_file(tmp_path, [{**good, "labels": ["welfare"]}]), themes)
+    with pytest.raises(GoldError, match="duplicate key"):
+        load_gold(_gold_file(tmp_path, [good, good]), themes)
+    with pytest.raises(GoldError, match="expected"):
+        load_gold(_gold_file(tmp_path, [{"doc_id": "x"}]), themes)
+    rows = load_gold(_gold_file(tmp_path, [{**good, "hash": "000000000000"}]), themes)
+    with pytest.raises(GoldError, match="no longer matches its text after re-segmentation"):
+        align(rows, seed_documents, themes)
+    rows = load_gold(_gold_file(tmp_path, [{**good, "index": 999}]), themes)
+    with pytest.raises(GoldError, match="not found"):
+        align(rows, seed_documents, themes)
+    _, y = align(load_gold(_gold_file(tmp_path, [good]), themes), seed_documents, themes)
+    assert y.sum() == 1 and y[0, themes.index("dibao")] == 1
+
+
+class Spy:
+    """Records what it is trained on, so the test can check nothing of the held-out document leaks in."""
+
+    seen: list = []
+    name = "spy"
+
+    def fit(self, paragraphs, soft_labels):
+        Spy.seen.append({p.doc_id for p in paragraphs})
+        self.thresholds_ = np.full(soft_labels.shape[1], 0.5)
+        return self
+
+    def predict_proba(self, paragraphs):
+        Spy.seen[-1] = (Spy.seen[-1], {p.doc_id for p in paragraphs})
+        return np.zeros((len(paragraphs), len(self.thresholds_)))
+
+
+def _whole_seed_gold(seed_documents):
+    # Structure only (every paragraph, no theme): this test checks the split, not the scores.
+    from eval.gold import GoldRow
+
+    return [GoldRow(p.doc_id, p.index, text_hash(p.text), ()) for d in seed_documents for p in d.paragraphs]
+
+
+def test_lodo_never_trains_on_the_held_out_document(seed_documents):
+    rs = RuleSet.load()
+    Spy.seen = []
+    result = leave_one_document_out(Spy, seed_documents, _whole_seed_gold(seed_documents), rs)
+    assert len(Spy.seen) == 5
+    for trained_on, tested_on in Spy.seen:
+        assert len(tested_on) == 1 and not trained_on & tested_on
+    assert set(result.folds) == {d.doc_id for d in seed_documents}
+
+
+def test_tfidf_thresholds_come_from_the_training_side_only(seed_documents, monkeypatch):
+    import eval.baselines as baselines
+
+    rs = RuleSet.load()
+    train = [p for d in seed_documents[1:] for p in d.paragraphs]
+    held_out = {p.text for p in seed_documents[0].paragraphs}
+    seen = []
+    real = baselines.tune_thresholds
+    monkeypatch.setattr(baselines, "tune_thresholds", lambda y, proba, **k: seen.append(len(y)) or real(y, proba, **k))
+    from eval.harness import weak_labels
+
+    model = TfidfPredictor().fit(train, weak_labels(train, rs))
+    assert seen == [len(train)]
+    assert model.predict_proba(seed_documents[0].paragraphs).shape == (len(held_out), len(rs.theme_ids))
+
+
+def test_rules_predictor_matches_aggregated_votes(seed_documents):
+    rs = RuleSet.load()
+    paragraphs = [p for d in seed_documents for p in d.paragraphs]
+    from eval.harness import weak_labels
+
+    pred = RulesPredictor(rs).fit(paragraphs).predict_proba(paragraphs)
+    assert np.allclose(pred, weak_labels(paragraphs, rs))

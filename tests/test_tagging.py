@@ -1,0 +1,115 @@
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from models.atomic import atomic_write_text
+from models.render import render
+from models.tagger import TaggedDocument, Tagger
+from policy_tagger import app
+from tests.conftest import SEEDS
+from tests.tiny_model import build_tiny_base
+from training.config import TrainingConfig
+from training.dataset import build_dataset, save_dataset
+from training.rules import RuleSet
+from training.train import train
+
+RAW = "◎記者\n一、推進殯葬改革(gǎi)\n新建公益性公墓3處,,婚姻登記全省通辦。另外，加強組織領導。\n<b>不是标签</b>"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, seed_documents):
+    base = build_tiny_base(tmp_path_factory.mktemp("base"))
+    rs = RuleSet.load()
+    root = tmp_path_factory.mktemp("m")
+    ds = save_dataset(build_dataset([seed_documents], rs), root / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
+    folder = train(ds, root / "model", config=TrainingConfig(base_model=str(base), keep_layers=None, freeze_layers=1, text_prefix="",
+                                                              max_length=64, stride=16, epochs=1), progress=False)
+    # Fixed thresholds make the outputs below deterministic whatever the tiny net learnt: everything over 0 is a hit.
+    meta = json.loads((folder / "policy_tagger.json").read_text(encoding="utf-8"))
+    meta["thresholds"] = [0.0] * len(meta["themes"])
+    (folder / "policy_tagger.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def test_tag_returns_one_documented_type_with_evidence_in_the_original(tiny_model):
+    doc = Tagger.load(tiny_model).tag(RAW, doc_id="r")
+    assert isinstance(doc, TaggedDocument) and len(doc.paragraphs) == 4
+    byline, heading, body, html_line = doc.paragraphs
+    assert byline.kind == "meta" and byline.themes == ()            # bylines are never tagged
+    assert heading.text == "一、推进殡葬改革" and heading.original == "一、推進殯葬改革"
+    assert len(body.themes) == 13                                   # threshold 0: every theme is a hit
+    for hit in body.themes:
+        assert hit.evidence
+        for e in hit.evidence:
+            assert body.text[e.start:e.end] == e.text
+            assert RAW[e.original_start:e.original_end] in body.original
+    scores = [h.score for h in body.themes]
+    assert scores == sorted(scores, reverse=True)
+    assert {s.theme for s in doc.summary} == set(body.scores) and all(0 < s.share_of_text <= 1 for s in doc.summary)
+
+
+def test_jsonl_and_csv_outputs(tiny_model):
+    tagger = Tagger.load(tiny_model)
+    docs = [tagger.tag(RAW, doc_id="r")]
+    rows = [json.loads(l) for l in render(docs, "jsonl", {}).splitlines()]
+    assert [r["index"] for r in rows] == [0, 1, 2, 3]
+    assert {"doc_id", "index", "kind", "heading", "text", "original", "themes", "scores"} <= set(rows[2])
+    assert rows[0]["document_summary"] and "document_summary" not in rows[1]
+    assert all({"theme", "name", "score", "evidence"} <= set(t) for t in rows[2]["themes"])
+    table = list(csv.DictReader(io.StringIO(render(docs, "csv", {}))))
+    assert len(table) == 4 and table[2]["text"].startswith("新建公益性公墓3处，婚姻登记")
+    assert table[0]["themes"] == ""
+
+
+def test_html_escapes_the_report_and_has_filters(tiny_model):
+    tagger = Tagger.load(tiny_model)
+    page = render([tagger.tag(RAW, doc_id="<script>x</script>")], "html", tagger.model.meta.theme_names)
+    assert "<b>不是标签</b>" not in page and "&lt;b&gt;不是标签&lt;/b&gt;" in page
+    assert "<script>x</script>" not in page and "&lt;script&gt;" in page
+    assert 'type="checkbox" value="affairs"' in page and "<mark" in page
+
+
+def test_atomic_write_survives_an_interruption(tmp_path, monkeypatch):
+    import models.atomic
+
+    target = tmp_path / "tags.jsonl"
+    atomic_write_text(target, "old\n")
+
+    def interrupted(*args):   # Ctrl-C after the new text is written, before it replaces the old file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(models.atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(target, "new, half-written\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["tags.jsonl"]
+
+
+def test_tag_command_skips_bad_files_and_writes_each_format(tiny_model, tmp_path):
+    reports = tmp_path / "in"
+    reports.mkdir()
+    (reports / "good.txt").write_text(RAW, encoding="utf-8")
+    (reports / "empty.txt").write_bytes(b"")
+    (reports / "pic.png").write_bytes(b"\x89PNG")
+    runner = CliRunner()
+    for fmt in ("jsonl", "csv", "md", "html"):
+        out = tmp_path / f"out.{fmt}"
+        result = runner.invoke(app, ["tag", str(reports), "--model", str(tiny_model), "--format", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "empty.txt: empty file" in result.output and "pic.png: unsupported file type" in result.output
+        assert out.stat().st_size > 0
+    result = runner.invoke(app, ["tag", str(reports), "--model", str(tiny_model), "--format", "pdf"])
+    assert result.exit_code == 2 and "unknown format 'pdf'" in result.output
+    result = runner.invoke(app, ["tag", str(reports / "good.txt"), "--model", str(tmp_path)])
+    assert result.exit_code == 2 and "not a policy-tagger model folder" in result.output
+
+
+def test_int8_quantised_model_gives_close_scores(tiny_model):
+    texts = ["推进殡葬改革，新建公益性公墓。", "成立领导小组，纳入目标考核。"]
+    full = Tagger.load(tiny_model).model.predict_proba(texts)
+    q = Tagger.load(tiny_model, quantize=True).model.predict_proba(texts)
+    assert np.abs(full - q).max() < 0.1

@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from models.modeling import ThemeModel, make_windows, pool_windows
+from training.config import TrainingConfig
+from training.dataset import build_dataset, save_dataset, text_hash
+from training.rules import RuleSet
+from training.train import SplitNetwork, build_network, train
+from tests.tiny_model import build_tiny_base
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    return build_tiny_base(tmp_path_factory.mktemp("tiny-base"))
+
+
+def tiny_config(base, **kw):
+    settings = dict(base_model=str(base), keep_layers=None, freeze_layers=1, text_prefix="", max_length=64, stride=16,
+                    epochs=3, batch_size=8, patience=2)
+    return TrainingConfig(**{**settings, **kw})
+
+
+@pytest.fixture(scope="module")
+def seed_dataset(tmp_path_factory, seed_documents):
+    rs = RuleSet.load()
+    out = tmp_path_factory.mktemp("ds") / "seeds"
+    dd = build_dataset([seed_documents], rs, validation_fraction=0.2, seed=13)
+    return save_dataset(dd, out, rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
+
+
+def test_config_validates_and_round_trips():
+    c = TrainingConfig(epochs=3)
+    assert TrainingConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="freeze_layers \\(6\\) must be below keep_layers \\(6\\)"):
+        TrainingConfig(keep_layers=6, freeze_layers=6)
+    with pytest.raises(ValueError, match="unknown setting.*epoks"):
+        TrainingConfig.from_dict({"epoks": 3})
+
+
+def test_windows_cover_every_token(tiny_base):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    text = "民政" * 100   # 200 tokens
+    w = make_windows(tok, [text, "短"], max_length=64, stride=16)
+    body = [ids[1:-1] for ids, o in zip(w.input_ids, w.owner) if o == 0]
+    assert all(len(ids) <= 64 for ids in w.input_ids)
+    covered = body[0] + [t for b in body[1:] for t in b[16:]]
+    assert covered == tok(text, add_special_tokens=False)["input_ids"]
+    assert w.owner.count(1) == 1
+
+
+def test_pooling_takes_the_max_over_windows():
+    logits = torch.tensor([[0.0, 5.0], [3.0, -1.0], [1.0, 1.0]])
+    assert pool_windows(logits, [0, 0, 1], 2).tolist() == [[3.0, 5.0], [1.0, 1.0]]
+
+
+def test_split_network_equals_the_stock_forward(tiny_base):
+    model, tok, _ = build_network(["a", "b"], tiny_config(tiny_base))
+    model.eval()
+    net = SplitNetwork(model, freeze=1)
+    enc = tok(["加强组织领导，成立领导小组。", "低保"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**enc).logits
+        got = net.top(net.bottom(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"])
+    assert torch.allclose(expected, got, atol=1e-5)
+
+
+def test_train_writes_a_self_sufficient_folder(tiny_base, seed_dataset, tmp_path):
+    out = train(seed_dataset, tmp_path / "model", config=tiny_config(tiny_base), progress=False)
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "policy_tagger.json", "training_config.json", "README.md", "tokenizer.json"} <= names
+    meta = json.loads((out / "policy_tagger.json").read_text(encoding="utf-8"))
+    assert len(meta["thresholds"]) == 13 and meta["rules"]["sha256"] and meta["data"]["sha256"]
+    model = ThemeModel.load(out)
+    proba = model.predict_proba(["加强组织领导。" * 80, "低保"])
+    assert proba.shape == (2, 13) and np.all((proba >= 0) & (proba <= 1))
+    # Plain transformers loads it as it is.
+    from transformers import AutoModelForSequenceClassification, pipeline
+
+    clf = AutoModelForSequenceClassification.from_pretrained(out)
+    assert clf.config.problem_type == "multi_label_classification" and clf.config.id2label[0] == "dibao"
+    scores = pipeline("text-classification", model=str(out), top_k=None)(["提高低保标准"])[0]
+    assert len(scores) == 13 and {s["label"] for s in scores} == set(meta["themes"])
+
+
+def test_training_is_reproducible(tiny_base, seed_dataset, tmp_path):
+    a = ThemeModel.load(train(seed_dataset, tmp_path / "a", config=tiny_config(tiny_base, epochs=2), progress=False))
+    b = ThemeModel.load(train(seed_dataset, tmp_path / "b", config=tiny_config(tiny_base, epochs=2), progress=False))
+    texts = ["推进殡葬惠民", "成立领导小组"]
+    assert np.allclose(a.predict_proba(texts), b.predict_proba(texts))
+
+
+def test_retraining_follows_a_correction_and_never_breaks_the_previous_model(tiny_base, seed_documents, tmp_path):
+    from models import build_document
+    from training.dataset import load_corrections
+
+    rs = RuleSet.load()
+    first = train(save_dataset(build_dataset([seed_documents], rs), tmp_path / "ds1", rs, method="weighted_vote",
+                               sources=["seeds"], seed=13, validation_fraction=0.2),
+                  tmp_path / "model", config=tiny_config(tiny_base, epochs=2), progress=False)
+    before = (first / "model.safetensors").read_bytes()
+    # A new, made-up report, and a correction that says its second paragraph is about marriage registration.
+    new = build_document("new_report", "一、工作情况\n全面推行婚姻登记跨省通办，新建婚姻登记处3个。\n其他工作有序开展。")
+    target = new.paragraphs[1]
+    from training.dataset import label_rows
+
+    weak = label_rows([new], rs)[1]
+    assert weak["labels"][rs.theme_ids.index("affairs")] == 1 and weak["labels"][rs.theme_ids.index("charity")] == 0
+    fix = tmp_path / "fix.jsonl"
+    fix.write_text(json.dumps({"doc_id": "new_report", "index": 1, "labels": ["charity"], "hash": text_hash(target.text)}) + "\n", encoding="utf-8")
+    # The added data alone, with no validation split (early stopping then follows the training loss):
+    # a tiny random network cannot tell the seeds' long paragraphs apart, but it can fit these.
+    ds2 = save_dataset(build_dataset([[new]], rs, corrections=load_corrections(fix, rs.theme_ids), validation_fraction=0.0),
+                       tmp_path / "ds2", rs, method="weighted_vote", sources=["new"], seed=13, validation_fraction=0.0)
+    from datasets import load_from_disk
+
+    row = [r for split in load_from_disk(str(ds2 / "data")).values() for r in split if r["doc_id"] == "new_report" and r["index"] == 1][0]
+    assert row["label_source"] == "correction" and row["labels"][rs.theme_ids.index("charity")] == 1 and sum(row["labels"]) == 1
+
+    # An interrupted retrain leaves the previous model untouched.
+    class Stop(Exception):
+        pass
+
+    import training.train as tt
+
+    real = tt.write_model_card
+    tt.write_model_card = lambda *a, **k: (_ for _ in ()).throw(Stop())
+    try:
+        with pytest.raises(Stop):
+            train(ds2, first, config=tiny_config(tiny_base, epochs=1), init_from=first, progress=False)
+    finally:
+        tt.write_model_card = real
+    assert (first / "model.safetensors").read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    # Retrain from the previous model, many epochs on the corrected paragraph's label.
+    cfg = tiny_config(tiny_base, epochs=60, patience=60, learning_rate=1e-3, head_learning_rate=1e-2)
+    second = train(ds2, tmp_path / "model2", config=cfg, init_from=first, progress=False)
+    proba = ThemeModel.load(second).predict_proba([target.text])[0]
+    assert proba[rs.theme_ids.index("charity")] > 0.5
+    assert json.loads((second / "policy_tagger.json").read_text())["init_from"] == str(first)

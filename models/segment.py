@@ -29,6 +29,8 @@ META = [
     re.compile(r"^（[^（）]*(来源|来自|作者|记者|通讯员|提供|供稿|责任编辑|编辑)[^（）]*）$"),
     re.compile(r"^(来源|作者|记者|通讯员|责任编辑|编辑)[：:]"),
     re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$"),                 # date line
+    # who answers for a task, in a work plan: `（2）责任领导：罗琼华`, `（4）市民政局责任科室：社会救助科`
+    re.compile(r"^(（\d{1,2}）)?[^：。；]{0,8}(责任领导|责任科室|责任处室|责任单位|牵头单位|配合单位|联系人)[：:][^。；]{1,60}$"),
 ]
 ADDRESSEE = re.compile(r"^[^。；：！？]{2,60}：$")             # 各县（区）民政局，……：  (first lines only)
 FIELD = re.compile(r"^.{1,12}：.+")                            # 责任领导：罗琼华 — a field, not a title

@@ -9,7 +9,7 @@ from models.segment import classify, segment, split_sentences
     ("1.农村最低生活保障制度兜底脱贫（社会保障扶贫2017年实施方案）", "heading"),
     ("①2017年度提高全市农村最低生活保障标准达到3300元/年。", "list_item"),
     ("（二）系统谋划。对照中央打赢脱贫攻坚战的决定，将脱贫攻坚工作纳入规划。分解任务。", "list_item"),
-    ("（2）责任领导：罗琼华", "list_item"),
+    ("（2）责任领导：罗琼华", "meta"),
     ("黑龙江省", "heading"),
     ("先谋后动、顶层设计，确保兜底脱贫工作统筹布局", "heading"),
     ("◎柳望春", "meta"),

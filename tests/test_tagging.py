@@ -1,5 +1,6 @@
 import csv
 import io
+import os
 import json
 
 import numpy as np
@@ -78,6 +79,9 @@ def test_atomic_write_survives_an_interruption(tmp_path, monkeypatch):
 
     target = tmp_path / "tags.jsonl"
     atomic_write_text(target, "old\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask   # an ordinary file, not mkstemp's private 0600
 
     def interrupted(*args):   # Ctrl-C after the new text is written, before it replaces the old file
         raise KeyboardInterrupt

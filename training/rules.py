@@ -58,7 +58,9 @@ class Rule:
 
     def __call__(self, paragraph: Paragraph) -> int:
         if self.field == "heading":
-            fired = bool(self.pattern.search(heading_context(paragraph)))
+            # A heading speaks for itself (its own words meet the text rules); only what sits under
+            # a heading inherits its topic, so a bare `（4）实施方案：` does not.
+            fired = paragraph.kind != "heading" and bool(self.pattern.search(heading_context(paragraph)))
         else:
             fired = bool(self.spans(paragraph))
         if fired and self.unless is not None and self.unless.search(paragraph.text):

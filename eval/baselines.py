@@ -40,8 +40,9 @@ class TfidfPredictor:
 
     name = "tf-idf char n-grams + logistic regression"
 
-    def __init__(self, *, ngram_range=(1, 3), C: float = 4.0, inner_folds: int = 3, seed: int = 0):
+    def __init__(self, *, ngram_range=(1, 3), C: float = 4.0, inner_folds: int = 3, seed: int = 0, min_precision: float = 0.8):
         self.ngram_range, self.C, self.inner_folds, self.seed = ngram_range, C, inner_folds, seed
+        self.min_precision = min_precision   # the same floor as the encoder's thresholds (TrainingConfig)
 
     def _fit_models(self, texts, y):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -75,7 +76,7 @@ class TfidfPredictor:
                 test = np.isin(docs, held)
                 vec, models = self._fit_models([t for t, m in zip(texts, ~test) if m], y[~test])
                 oof[test] = self._proba(vec, models, [t for t, m in zip(texts, test) if m])
-            self.thresholds_ = tune_thresholds(y, oof)
+            self.thresholds_ = tune_thresholds(y, oof, min_precision=self.min_precision)
         else:
             self.thresholds_ = np.full(y.shape[1], 0.5)
         self.vec_, self.models_ = self._fit_models(texts, y)

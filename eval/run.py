@@ -84,5 +84,7 @@ def evaluate_user_gold(gold_file: Path, docs_dir: Path, model_dir: Path | None) 
 def write(results: list[Result], out_dir: Path, *, name: str, command: str) -> tuple[Path, Path]:
     header = (f"# Evaluation report\n\nProduced by `{command}`.\nGold: `eval/gold/seeds.jsonl` (all 220 seed paragraphs) and "
               "`eval/gold/gwr_sample.jsonl` (200 paragraphs of national government work reports), annotated by reading against "
-              "taxonomy.md (see eval/GUIDELINES.md). Thresholds come from each predictor's training side only.\n")
+              "taxonomy.md (see eval/GUIDELINES.md). Thresholds come from each predictor's training side only. "
+              "The rules were refined against the seed gold (eval/results/rules_seeds.md), so their seed scores are optimistic; "
+              "the out-of-genre sample was never used to write rules.\n")
     return write_report(results, RuleSet.load().theme_ids, out_dir, name=name, header=header)

@@ -60,7 +60,7 @@ def make_windows(tokenizer, texts: Sequence[str], *, max_length: int, stride: in
     body = max_length - 2
     step = max(body - stride, 1)
     ids, owner = [], []
-    encoded = tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"]
+    encoded = tokenizer([prefix + t for t in texts], add_special_tokens=False, verbose=False)["input_ids"]   # long is fine: windowed below
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     for i, toks in enumerate(encoded):
         starts = range(0, max(len(toks) - stride, 1), step) if len(toks) > body else [0]

@@ -34,6 +34,13 @@ def test_threshold_tuning():
     proba = np.array([[0.9], [0.35], [0.3], [0.1]])
     assert tune_thresholds(y, proba)[0] == 0.35
     assert tune_thresholds(np.zeros((3, 1)), np.ones((3, 1)))[0] == 0.5
+    # A weak model scoring every paragraph alike: plain F1 takes the threshold that tags everything,
+    # the precision floor refuses it and keeps the most precise threshold instead.
+    y = np.array([[1], [1], [0], [0], [0], [1]])
+    proba = np.array([[0.6], [0.5], [0.5], [0.5], [0.5], [0.2]])
+    assert tune_thresholds(y, proba)[0] == 0.2                       # F1 0.67 by tagging all six
+    assert tune_thresholds(y, proba, min_precision=0.8)[0] == 0.6    # only (0.5, 0.6] is precise
+    assert tune_thresholds(y, np.full((6, 1), 0.5), min_precision=0.8)[0] == 0.5   # nothing precise: the most precise
 
 
 def _gold_file(tmp_path, rows):

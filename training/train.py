@@ -248,7 +248,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     if val_cache:
         val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
         y_hard = np.asarray(val_rows["labels"]).astype(bool)
-        thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold)
+        thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_tuned_thresholds": _micro(y_hard, val_proba >= thresholds)},
                    "validation_paragraphs": len(val_rows)}
     else:

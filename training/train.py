@@ -45,6 +45,7 @@ def _device(config: TrainingConfig) -> torch.device:
 def build_network(themes: list[str], config: TrainingConfig, init_from: str | Path | None = None):
     """(model, tokenizer, base description): from a previous model folder, or a fresh head on the base encoder."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
     labels = dict(id2label=dict(enumerate(themes)), label2id={t: i for i, t in enumerate(themes)},
                   num_labels=len(themes), problem_type="multi_label_classification")
@@ -57,7 +58,13 @@ def build_network(themes: list[str], config: TrainingConfig, init_from: str | Pa
 
     path = ensure_base_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, **labels)
+    # A fresh head is missing from any base checkpoint by design: transformers' load report says so at length.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(path, **labels)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     layers = model.base_model.encoder.layer
     if config.keep_layers is not None and config.keep_layers < len(layers):
         model.base_model.encoder.layer = layers[:config.keep_layers]

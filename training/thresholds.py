@@ -26,9 +26,9 @@ def tune_thresholds(y: np.ndarray, proba: np.ndarray, *, grid: Sequence[float] =
         candidates = []
         for th in grid:
             pred = proba[:, t] >= th
-            tp = (pred & (y[:, t] == 1)).sum()
-            precision = tp / pred.sum() if pred.sum() else 0.0
-            f1 = 2 * tp / (pred.sum() + y[:, t].sum())
-            candidates.append((precision >= min_precision, f1 if precision >= min_precision else precision, th))
+            tp, n_pred = (pred & (y[:, t] == 1)).sum(), pred.sum()
+            precision = tp / n_pred if n_pred else 0.0
+            precise = precision >= min_precision
+            candidates.append((precise, 2 * tp / (n_pred + y[:, t].sum()) if precise else precision, th))
         out[t] = max(candidates)[2]
     return out

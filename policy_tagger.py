@@ -127,6 +127,7 @@ def label(
     method: str = typer.Option("weighted_vote", help="Aggregation: weighted_vote or label_model."),
     validation_fraction: float = typer.Option(0.2, help="Share of each source's documents held out for validation."),
     seed: int = typer.Option(13, help="Seed of the document split."),
+    units: str = typer.Option("paragraphs+sentences", help="paragraphs+sentences (each sentence of a paragraph is also a training unit, labelled on its own) or paragraphs."),
 ) -> None:
     """Weak-label reports with the rules and write the training dataset."""
     from training.dataset import build_dataset, load_corrections, save_dataset, summarise
@@ -135,10 +136,11 @@ def label(
     groups = [_load_docs([p]) for p in paths]
     fixes = [c for f in corrections for c in load_corrections(f, rule_set.theme_ids)]
     try:
-        dd = build_dataset(groups, rule_set, method=method, corrections=fixes, validation_fraction=validation_fraction, seed=seed, progress=True)
+        dd = build_dataset(groups, rule_set, method=method, corrections=fixes, validation_fraction=validation_fraction, seed=seed,
+                           units=units, progress=True)
     except ValueError as err:
         _fail(str(err))
-    save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction)
+    save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction, units=units)
     typer.echo(summarise(dd, rule_set.theme_ids))
     typer.echo(f"dataset -> {out}")
 
@@ -157,6 +159,7 @@ def train_command(
     base_model: Optional[str] = typer.Option(None, help="Override the base model: a local checkpoint folder or a hub id."),
     epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
     rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file (when labelling report folders)."),
+    units: str = typer.Option("paragraphs+sentences", help="Training units when labelling report folders: paragraphs+sentences or paragraphs."),
 ) -> None:
     """Fine-tune the classifier on weak labels (and corrections); writes a self-sufficient model folder."""
     import dataclasses
@@ -175,7 +178,7 @@ def train_command(
         if any(_is_dataset(d) for d in data):
             _fail("give either one dataset folder or report folders to --data, not a mix")
         dataset = out.with_name(out.name + ".dataset")
-        label(paths=data, out=dataset, corrections=corrections, rules=rules, method="weighted_vote", validation_fraction=0.2, seed=cfg.seed)
+        label(paths=data, out=dataset, corrections=corrections, rules=rules, method="weighted_vote", validation_fraction=0.2, seed=cfg.seed, units=units)
     try:
         folder = train(dataset, out, config=cfg, init_from=init_from)
     except (ValueError, FileNotFoundError) as err:
@@ -190,6 +193,8 @@ def tag(
     fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, md or html."),
     out: Optional[Path] = typer.Option(None, help="Output file, or a folder (one file per format run). Default: print to stdout."),
     quantize: bool = typer.Option(False, help="Dynamic int8 quantisation of the linear layers (faster on CPU)."),
+    decision: str = typer.Option("model", help="model: the model's thresholds decide; rules: the rules' vote decides; "
+                                                "rules+model: the rules' vote, with the model adding what they miss."),
     max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
 ) -> None:
     """Tag every paragraph of the given reports with its themes, scores and evidence."""
@@ -205,8 +210,8 @@ def tag(
 
         model = ensure_default_model()
     try:
-        tagger = Tagger.load(model, quantize=quantize)
-    except FileNotFoundError as err:
+        tagger = Tagger.load(model, quantize=quantize, decision=decision)
+    except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     tagged = tagger.tag_documents(docs, progress=True)
     text = render(tagged, fmt, {t: tagger.model.meta.theme_names.get(t, t) for t in tagger.model.themes})
@@ -221,10 +226,13 @@ def tag(
 
 @app.command()
 def evaluate(
-    predictor: List[str] = typer.Option(["rules", "label_model", "tfidf", "encoder"], help="rules, label_model, tfidf, encoder (repeatable)."),
+    predictor: List[str] = typer.Option(["rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder"],
+                                        help="rules, label_model, tfidf, encoder, rules_tfidf, rules_encoder (repeatable); "
+                                             "rules_X: the rules, with model X adding what they miss."),
     protocol: List[str] = typer.Option(["lodo", "out_of_genre"], help="lodo and/or out_of_genre (repeatable)."),
     extra: List[Path] = typer.Option([], help="Unlabelled reports or corpora added as weakly labelled training data."),
     config: Optional[Path] = typer.Option(None, help="TrainingConfig JSON for the encoder."),
+    units: str = typer.Option("paragraphs+sentences", help="Training units of the encoder: paragraphs+sentences or paragraphs (as `label --units`)."),
     gold: Optional[Path] = typer.Option(None, help="Your own gold JSONL: score the rules and --model on --docs instead."),
     docs: Optional[Path] = typer.Option(None, help="The reports your --gold file annotates."),
     model: Optional[Path] = typer.Option(None, help="Model folder to score with --gold (default: the default model)."),
@@ -249,7 +257,7 @@ def evaluate(
             from training.config import TrainingConfig
 
             cfg = TrainingConfig.from_file(config) if config else None
-            results = evaluate_protocols(predictors=predictor, protocols=protocol, extra=extra, encoder_config=cfg, log=lambda m: typer.echo(m, err=True))
+            results = evaluate_protocols(predictors=predictor, protocols=protocol, extra=extra, encoder_config=cfg, units=units, log=lambda m: typer.echo(m, err=True))
     except (GoldError, ValueError, FileNotFoundError) as err:
         _fail(str(err))
     md, js = write(results, out, name=name, command=command)

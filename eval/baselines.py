@@ -5,12 +5,14 @@ plain `predict_proba(texts)` (see `TextPredictor`).
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable, Sequence
 
 import numpy as np
 
 from models.segment import Paragraph
-from training.aggregate import AGGREGATORS
+from training.aggregate import AGGREGATORS, aggregate, rules_and_model
+from training.dataset import DEFAULT_UNITS
 from training.rules import RuleSet, apply_rules
 
 from training.thresholds import tune_thresholds
@@ -102,27 +104,44 @@ class TextPredictor:
 class EncoderPredictor:
     """The fine-tuned encoder, trained inside the protocol on the training side's weak labels.
 
-    One training document is held out as the validation split (early stopping, thresholds), as
+    Whole training documents holding about a quarter of the paragraphs are the validation split (early
+    stopping, thresholds), as
     `policy-tagger train` does.  Paragraphs of added corpora are many and mostly theme-free: all
     those a rule voted on are kept, plus `max_extra_negatives` of the rest, drawn with the seed.
     """
 
-    def __init__(self, theme_ids: Sequence[str], config=None, *, seed_docs: Sequence[str] | None = None,
+    def __init__(self, rule_set: RuleSet, config=None, *, seed_docs: Sequence[str] | None = None, units: str = DEFAULT_UNITS,
                  max_extra_negatives: int = 1500, workdir=None, name: str = "fine-tuned encoder"):
         from training.config import TrainingConfig
 
-        self.theme_ids, self.config = list(theme_ids), config or TrainingConfig()
+        self.rule_set, self.theme_ids, self.config, self.units = rule_set, rule_set.theme_ids, config or TrainingConfig(), units
         self.seed_docs = set(seed_docs) if seed_docs is not None else None   # None: every document is a seed
         self.max_extra_negatives, self.workdir, self.name = max_extra_negatives, workdir, name
 
+    _fitted: dict[str, str] = {}   # one fit per (training data, settings) per process: predictors that wrap it reuse it
+
     def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray) -> "EncoderPredictor":
+        import hashlib
+        import json
+
+        from models.modeling import ThemeModel
+
+        key = hashlib.sha256(json.dumps([[p.doc_id, p.index, p.text] for p in paragraphs], ensure_ascii=False).encode()
+                             + np.asarray(soft_labels, dtype=np.float32).tobytes()
+                             + json.dumps([self.config.to_dict(), sorted(self.seed_docs or []), self.max_extra_negatives, self.units]).encode()).hexdigest()
+        if key not in self._fitted:
+            self._fitted[key] = str(self._fit(paragraphs, soft_labels))
+        self.model_ = ThemeModel.load(self._fitted[key])
+        self.thresholds_ = self.model_.thresholds
+        return self
+
+    def _fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray):
         import tempfile
         from pathlib import Path
 
         from datasets import Dataset, DatasetDict
 
-        from models.modeling import ThemeModel
-        from training.dataset import split_documents, text_hash
+        from training.dataset import sentence_units, split_documents, text_hash
         from training.train import fit_model
 
         soft = np.asarray(soft_labels)
@@ -131,20 +150,44 @@ class EncoderPredictor:
         keep = np.array([p.doc_id in seeds or soft[i].max() >= 0.5 for i, p in enumerate(paragraphs)])
         rest = np.flatnonzero(~keep)
         keep[rng.permutation(rest)[:self.max_extra_negatives]] = True
-        validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed)
+        sizes = Counter(p.doc_id for p in paragraphs)
+        validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed, sizes=sizes)
+        units = [(paragraphs[i], soft[i], "paragraph") for i in np.flatnonzero(keep)]
+        if self.units == "paragraphs+sentences":   # as `policy-tagger label --units`: the seeds' training-side sentences
+            sentences = [s for p, _, _ in units if p.doc_id in seeds and p.doc_id not in validation for s in sentence_units(p)]
+            if sentences:
+                soft_sentences = aggregate(apply_rules(self.rule_set, sentences), self.rule_set, [s.kind for s in sentences])
+                units += [(s, y, "sentence") for s, y in zip(sentences, soft_sentences)]
         rows = {"train": [], "validation": []}
-        for i in np.flatnonzero(keep):
-            p = paragraphs[i]
+        for p, y, unit in units:
             rows["validation" if p.doc_id in validation else "train"].append(
-                {"doc_id": p.doc_id, "index": p.index, "text": p.text, "hash": text_hash(p.text),
-                 "soft_labels": soft[i].astype(np.float32).tolist(), "labels": (soft[i] >= 0.5).astype(int).tolist()})
+                {"doc_id": p.doc_id, "index": p.index, "text": p.text, "hash": text_hash(p.text), "unit": unit,
+                 "soft_labels": y.astype(np.float32).tolist(), "labels": (y >= 0.5).astype(int).tolist()})
         dd = DatasetDict({k: Dataset.from_list(v) for k, v in rows.items() if v})
         labeling = {"themes": self.theme_ids, "theme_names": {}, "sources": ["(evaluation protocol)"],
                     "aggregation": "weighted_vote", "rules_file": "training/themes.yaml", "rules_sha256": ""}
         out = Path(tempfile.mkdtemp(prefix="policy-tagger-eval-", dir=self.workdir))
-        self.model_ = ThemeModel.load(fit_model(dd, labeling, out / "model", config=self.config, progress=False))
-        self.thresholds_ = self.model_.thresholds
-        return self
+        return fit_model(dd, labeling, out / "model", config=self.config, progress=False)
 
     def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
         return self.model_.predict_proba([p.text for p in paragraphs])
+
+
+
+class RulesAndModelPredictor:
+    """The rules, with a trained model adding what they miss (`training.aggregate.rules_and_model`)."""
+
+    def __init__(self, rule_set: RuleSet, model_predictor, name: str | None = None):
+        self.rule_set, self.model_predictor = rule_set, model_predictor
+        self.name = name or f"rules + {model_predictor.name}"
+
+    def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray) -> "RulesAndModelPredictor":
+        self.rules_ = RulesPredictor(self.rule_set).fit(paragraphs)
+        self.model_predictor.fit(paragraphs, soft_labels)
+        self.thresholds_ = np.full(len(self.rule_set.theme_ids), 0.5)
+        return self
+
+    def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
+        votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]
+        return rules_and_model(votes, self.rules_.model_.predict_proba(votes, kinds), self.model_predictor.predict_proba(paragraphs),
+                               self.model_predictor.thresholds_, self.rule_set, kinds)

@@ -7,18 +7,23 @@ from typing import Sequence
 
 from models import load_documents
 from training.config import TrainingConfig
+from training.dataset import DEFAULT_UNITS
 from training.rules import RuleSet
 
-from .baselines import EncoderPredictor, RulesPredictor, TextPredictor, TfidfPredictor
+from .baselines import EncoderPredictor, RulesAndModelPredictor, RulesPredictor, TextPredictor, TfidfPredictor
 from .gold import OUTGENRE_GOLD, SEED_GOLD, align, load_gold
 from .harness import Result, leave_one_document_out, out_of_genre, score_predictions, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
-PREDICTORS = ("rules", "label_model", "tfidf", "encoder")
+PREDICTORS = ("rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder")
 
 
-def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str):
+def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str, units: str):
+    def encoder():
+        name = "fine-tuned encoder" + (" (paragraph units only)" if units == "paragraphs" else "") + suffix
+        return EncoderPredictor(rule_set, encoder_config, seed_docs=seed_ids, units=units, name=name)
+
     out = []
     for name in names:
         if name == "rules":
@@ -28,7 +33,11 @@ def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config
         elif name == "tfidf":
             out.append(lambda: _renamed(TfidfPredictor(), suffix))
         elif name == "encoder":
-            out.append(lambda: EncoderPredictor(rule_set.theme_ids, encoder_config, seed_docs=seed_ids, name="fine-tuned encoder" + suffix))
+            out.append(encoder)
+        elif name == "rules_tfidf":
+            out.append(lambda: RulesAndModelPredictor(rule_set, _renamed(TfidfPredictor(), suffix)))
+        elif name == "rules_encoder":   # the encoder fit is shared with the `encoder` row (EncoderPredictor memoises)
+            out.append(lambda: RulesAndModelPredictor(rule_set, encoder()))
         else:
             raise ValueError(f"unknown predictor {name!r}; choose from {PREDICTORS}")
     return out
@@ -39,8 +48,8 @@ def _renamed(predictor, suffix: str):
     return predictor
 
 
-def evaluate_protocols(*, predictors: Sequence[str] = ("rules", "label_model", "tfidf", "encoder"), protocols=("lodo", "out_of_genre"),
-                       extra: Sequence[Path] = (), encoder_config: TrainingConfig | None = None, log=print) -> list[Result]:
+def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols=("lodo", "out_of_genre"), extra: Sequence[Path] = (),
+                       encoder_config: TrainingConfig | None = None, units: str = DEFAULT_UNITS, log=print) -> list[Result]:
     rule_set = RuleSet.load()
     seeds, _ = load_documents([ROOT / "seeds"])
     seed_ids = [d.doc_id for d in seeds]
@@ -49,14 +58,14 @@ def evaluate_protocols(*, predictors: Sequence[str] = ("rules", "label_model", "
     seed_gold = load_gold(SEED_GOLD, rule_set.theme_ids)
     results = []
     if "lodo" in protocols:
-        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix):
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units):
             t = time.time()
             results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs))
             log(f"lodo  {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     if "out_of_genre" in protocols:
         test_docs, _ = load_documents([CORPUS])
         og_gold = load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
-        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix):
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units):
             t = time.time()
             results.append(out_of_genre(factory, seeds, test_docs, og_gold, rule_set, extra=extra_docs))
             log(f"ood   {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")

@@ -65,15 +65,15 @@ def _highlighted(p, colors) -> str:
     for h in p.themes:
         for e in h.evidence:
             for k in range(e.start, e.end):
-                marks.setdefault(k, h.theme)
+                marks.setdefault(k, (h.theme, f"{h.theme} · rule {e.rule}" if e.rule else f"{h.theme} · sentence score {e.score:.2f}"))
     out, k = [], 0
     while k < len(p.text):
-        theme = marks.get(k)
+        mark = marks.get(k)
         j = k
-        while j < len(p.text) and marks.get(j) == theme:
+        while j < len(p.text) and marks.get(j) == mark:
             j += 1
         chunk = html.escape(p.text[k:j])
-        out.append(f'<mark style="--c:{colors[theme]}" title="{html.escape(theme)}">{chunk}</mark>' if theme else chunk)
+        out.append(f'<mark style="--c:{colors[mark[0]]}" title="{html.escape(mark[1])}">{chunk}</mark>' if mark else chunk)
         k = j
     return "".join(out)
 

@@ -6,8 +6,12 @@
     >>> [(p.index, [t.theme for t in p.themes]) for p in doc.paragraphs]   # doctest: +SKIP
     [(0, ['affairs']), (1, ['affairs'])]
 
-`tag` always returns a `TaggedDocument`.  Evidence is found by scoring each sentence of a tagged
-paragraph with the same model: the sentences over the theme's threshold, or else the best one.
+`tag` always returns a `TaggedDocument`.  Evidence for a tagged theme is, first, the sentences
+where one of that theme's labeling rules matched (the rules the model was trained on, kept in its
+folder as `rules.yaml`): exact, and free.  Where no rule of the theme matched (the model found the
+theme on its own), each sentence is scored with the same model and the sentences over the theme's
+threshold, or else the best one, are the evidence.  Scoring sentences costs a second pass, so it is
+only paid where the rules are silent.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .document import Document, build_document
-from .modeling import ThemeModel
+from .modeling import RULES_FILE, ThemeModel
 from .normalise import NormaliseConfig
 
 NO_THEME_KINDS = ("meta",)   # bylines, sources, dates: never tagged (as in training)
@@ -32,7 +36,8 @@ class Evidence:
     end: int
     original_start: int     # offsets into the original document text
     original_end: int
-    score: float
+    score: float            # the sentence's own score; the paragraph's score when a rule located it
+    rule: str | None = None # the labeling rule that matched in this sentence, if one did
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,41 @@ class TaggedDocument:
     summary: tuple[ThemeSummary, ...]
 
 
+DECISIONS = ("model", "rules", "rules+model")
+
+
 class Tagger:
-    def __init__(self, model: ThemeModel, *, normalise_config: NormaliseConfig | None = None, batch_size: int = 32):
-        self.model, self.normalise_config, self.batch_size = model, normalise_config, batch_size
+    """A model plus the rules that locate its evidence (`rules=None`: evidence by sentence scores only).
+
+    `decision="model"`: a theme is tagged where the model's score reaches its threshold.
+    `decision="rules"`: where the rules' weighted vote reaches 0.5 (the model still scores every theme,
+    and locates evidence where no rule matched).
+    `decision="rules+model"`: where the rules' vote says so or the model does (unless an exclusion
+    rule of the theme fired); scores are then rescaled so that 0.5 is the line for every theme
+    (`training.aggregate.rules_and_model`, the same function the evaluation scores).
+    All three are scored side by side in `eval/results/report.md`.
+    """
+
+    def __init__(self, model: ThemeModel, *, rules=None, decision: str = "model", normalise_config: NormaliseConfig | None = None,
+                 batch_size: int = 32):
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, not {decision!r}")
+        if decision != "model" and (rules is None or rules.theme_ids != model.themes):
+            raise ValueError(f"decision {decision!r} needs the rules the model was trained on (same themes as the model: {model.themes})")
+        self.model, self.rule_set, self.decision = model, rules, decision
+        self.normalise_config, self.batch_size = normalise_config, batch_size
+        themes = set(model.themes)
+        self.rules = [r for r in (rules.rules if rules is not None else ()) if r.theme in themes and r.vote > 0 and r.field == "text"]
 
     @classmethod
-    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32) -> "Tagger":
-        return cls(ThemeModel.load(path, quantize=quantize), batch_size=batch_size)
+    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules=None, decision: str = "model") -> "Tagger":
+        """The model folder at `path`, with the rules it was trained on (its `rules.yaml`) unless `rules` is given."""
+        model = ThemeModel.load(path, quantize=quantize)
+        if rules is None and (Path(path) / RULES_FILE).is_file():
+            from training.rules import RuleSet
+
+            rules = RuleSet.load(Path(path) / RULES_FILE)
+        return cls(model, rules=rules, decision=decision, batch_size=batch_size)
 
     def tag(self, text: str, doc_id: str = "document") -> TaggedDocument:
         """Tag raw report text (any script; it is normalised first)."""
@@ -94,27 +127,49 @@ class Tagger:
             proba[s:s + step] = self.model.predict_proba([p.text for _, p in items[s:s + step]], batch_size=self.batch_size)
             bar.update(len(items[s:s + step]))
         bar.close()
-        hits = proba >= self.model.thresholds
-        evidence = self._evidence(items, hits)
-        by_key = {(d.doc_id, p.index): (proba[i], evidence.get(i, {})) for i, (d, p) in enumerate(items)}
+        scores, hits = self._decide([p for _, p in items], proba)
+        evidence = self._evidence(items, hits, scores)
+        by_key = {(d.doc_id, p.index): (scores[i], evidence.get(i, {})) for i, (d, p) in enumerate(items)}
         return [self._tagged_document(d, by_key) for d in documents]
 
-    def _evidence(self, items, hits) -> dict[int, dict[int, tuple[Evidence, ...]]]:
-        """Per tagged paragraph and theme, the sentences that carry it."""
-        jobs = [(i, s) for i, (_, p) in enumerate(items) if hits[i].any() for s in p.sentences]
-        if not jobs:
-            return {}
-        multi = [(i, s) for i, s in jobs if len(items[i][1].sentences) > 1]
+    def _decide(self, paragraphs, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores shown, hits) per paragraph and theme."""
+        if self.decision == "model":
+            return proba, proba >= self.model.thresholds
+        from training.aggregate import WeightedVote, rules_and_model
+        from training.rules import apply_rules
+
+        votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]
+        rules = WeightedVote(self.rule_set).predict_proba(votes, kinds)
+        scores = rules if self.decision == "rules" else rules_and_model(votes, rules, proba, self.model.thresholds, self.rule_set, kinds)
+        return scores, scores >= 0.5
+
+    def _evidence(self, items, hits: np.ndarray, scores: np.ndarray) -> dict[int, dict[int, tuple[Evidence, ...]]]:
+        """Per tagged paragraph and theme, the sentences that carry it: where its rules matched, else by sentence score."""
+        index = {t: k for k, t in enumerate(self.model.themes)}
+        located: dict[tuple[int, int], list[tuple[object, str]]] = {}   # (paragraph, theme) -> [(sentence, rule)]
+        for i, (_, p) in enumerate(items):
+            for rule in self.rules:
+                t = index[rule.theme]
+                if not hits[i, t] or rule(p) <= 0:
+                    continue
+                for a, b in rule.spans(p):
+                    for s in p.sentences:
+                        if s.start < b and a < s.end and all(s is not x for x, _ in located.get((i, t), ())):
+                            located.setdefault((i, t), []).append((s, rule.name))
+        unlocated = {i for i in range(len(items)) for t in np.flatnonzero(hits[i]) if (i, t) not in located}
+        multi = [(i, s) for i in sorted(unlocated) for s in items[i][1].sentences if len(items[i][1].sentences) > 1]
         sproba = dict(zip(multi, self.model.predict_proba([s.text for _, s in multi], batch_size=self.batch_size))) if multi else {}
         out: dict[int, dict[int, tuple[Evidence, ...]]] = {}
         for i, (doc, p) in enumerate(items):
-            if not hits[i].any():
-                continue
-            out[i] = {}
             for t in np.flatnonzero(hits[i]):
-                scored = [(s, float(sproba[(i, s)][t]) if (i, s) in sproba else 1.0) for s in p.sentences]
-                chosen = [x for x in scored if x[1] >= self.model.thresholds[t]] or [max(scored, key=lambda x: x[1])]
-                out[i][t] = tuple(Evidence(s.text, s.start, s.end, *doc.original_span(p, s.start, s.end), round(sc, 4)) for s, sc in chosen)
+                if (i, t) in located:
+                    chosen = [(s, float(scores[i, t]), name) for s, name in sorted(located[(i, t)], key=lambda x: x[0].start)]
+                else:
+                    scored = [(s, float(sproba[(i, s)][t]) if (i, s) in sproba else float(scores[i, t]), None) for s in p.sentences]
+                    chosen = [x for x in scored if x[1] >= self.model.thresholds[t]] or [max(scored, key=lambda x: x[1])]
+                out.setdefault(i, {})[t] = tuple(Evidence(s.text, s.start, s.end, *doc.original_span(p, s.start, s.end), round(sc, 4), rule)
+                                                 for s, sc, rule in chosen)
         return out
 
     def _tagged_document(self, doc: Document, by_key) -> TaggedDocument:

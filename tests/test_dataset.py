@@ -15,12 +15,23 @@ def test_split_is_by_document_and_seeded():
     assert split_documents([["only"]], validation_fraction=0.5, seed=1) == set()
 
 
+def test_split_holds_a_share_of_paragraphs_and_passes_over_a_document_too_long_for_it():
+    sizes = {"000": 12, "001": 12, "002": 114, "003": 26, "004": 56}   # the seeds' paragraph counts
+    for seed in range(20):
+        val = split_documents([list(sizes)], validation_fraction=0.2, seed=seed, sizes=sizes)
+        held = sum(sizes[d] for d in val)
+        assert "002" not in val and 0.2 * 220 <= held <= 1.5 * 0.2 * 220
+    # Nothing fits under the target: the shortest document, never all of them.
+    assert split_documents([["a", "b"]], validation_fraction=0.1, seed=0, sizes={"a": 50, "b": 40}) == {"b"}
+
+
 def test_dataset_has_no_document_on_both_sides(seed_documents, tmp_path):
     rs = RuleSet.load()
     dd = build_dataset([seed_documents], rs, validation_fraction=0.2, seed=13)
     train, val = set(dd["train"]["doc_id"]), set(dd["validation"]["doc_id"])
     assert train and val and not train & val
-    assert len(dd["train"]) + len(dd["validation"]) == sum(len(d.paragraphs) for d in seed_documents)
+    paragraph_units = dd["train"]["unit"].count("paragraph") + dd["validation"]["unit"].count("paragraph")
+    assert paragraph_units == sum(len(d.paragraphs) for d in seed_documents)
     row = dd["train"][0]
     assert len(row["soft_labels"]) == len(rs.theme_ids) == len(row["labels"])
     save_dataset(dd, tmp_path / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
@@ -30,7 +41,7 @@ def test_dataset_has_no_document_on_both_sides(seed_documents, tmp_path):
 
 
 def test_meta_paragraphs_are_kept_as_no_theme(seed_documents):
-    rows = label_rows(seed_documents, RuleSet.load())
+    rows = label_rows(seed_documents, RuleSet.load(), units="paragraphs")
     meta = [r for r in rows if r["kind"] == "meta"]
     assert meta and all(sum(r["labels"]) == 0 for r in meta)
     assert len(rows) == 220   # nothing dropped
@@ -57,3 +68,38 @@ def test_bad_corrections_are_errors(seed_documents, tmp_path):
     missing.write_text('{"doc_id": "x", "index": 0, "labels": ["dibao"]}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="not found: x#0"):
         label_rows(seed_documents, rs, corrections=load_corrections(missing, rs.theme_ids))
+
+
+def test_sentence_units_are_labelled_on_their_own_and_only_train(seed_documents, tmp_path):
+    from models.segment import segment
+    from training.dataset import sentence_units
+
+    rs = RuleSet.load()
+    (p,) = segment("d", "（一）兜底保障\n全省新建公益性公墓3处。为残疾人发放两项补贴。")[1:]
+    units = sentence_units(p)
+    assert [u.text for u in units] == ["全省新建公益性公墓3处。", "为残疾人发放两项补贴。"]
+    assert all(u.heading == p.heading and u.sentences[0].end == len(u.text) for u in units)
+    # Each sentence carries only its own theme; the paragraph carries both.
+    from eval.harness import weak_labels
+
+    y = weak_labels([p] + units, rs) >= 0.5
+    themes = [{rs.theme_ids[t] for t in row.nonzero()[0]} for row in y]
+    assert {"affairs", "disability"} <= themes[0] and "disability" not in themes[1] and "affairs" not in themes[2]
+
+    dd = build_dataset([seed_documents], rs, validation_fraction=0.2, seed=13, units="paragraphs+sentences")
+    assert set(dd["validation"]["unit"]) == {"paragraph"}                       # thresholds and early stopping on paragraphs
+    train_units = dd["train"]["unit"]
+    assert train_units.count("sentence") > train_units.count("paragraph")
+    save_dataset(dd, tmp_path / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2, units="paragraphs+sentences")
+    meta = load_dataset_dir(tmp_path / "ds")[1]
+    assert meta["units"] == "paragraphs+sentences" and meta["splits"]["train"]["sentence_units"] == train_units.count("sentence")
+
+
+def test_a_corrected_paragraph_contributes_no_sentence_units(seed_documents, tmp_path):
+    rs = RuleSet.load()
+    p = next(p for p in seed_documents[0].paragraphs if len(p.sentences) > 1)
+    path = tmp_path / "fix.jsonl"
+    path.write_text(json.dumps({"doc_id": p.doc_id, "index": p.index, "labels": []}) + "\n", encoding="utf-8")
+    rows = label_rows(seed_documents, rs, corrections=load_corrections(path, rs.theme_ids), units="paragraphs+sentences")
+    assert [r["unit"] for r in rows if (r["doc_id"], r["index"]) == (p.doc_id, p.index)] == ["paragraph"]
+    assert any(r["unit"] == "sentence" for r in rows)

@@ -125,3 +125,46 @@ def test_rules_predictor_matches_aggregated_votes(seed_documents):
 
     pred = RulesPredictor(rs).fit(paragraphs).predict_proba(paragraphs)
     assert np.allclose(pred, weak_labels(paragraphs, rs))
+
+
+def test_rescale_puts_each_threshold_at_one_half():
+    from training.aggregate import rescale_at_threshold
+
+    out = rescale_at_threshold(np.array([[0.0, 0.2, 0.4, 1.0]]), np.array([0.4, 0.4, 0.4, 0.4]))
+    assert np.allclose(out, [[0.0, 0.25, 0.5, 1.0]])
+
+
+class FixedModel:
+    """A 'trained model' that scores every paragraph the same: 0.9 for the first theme, 0.1 elsewhere."""
+
+    name = "fixed"
+
+    def fit(self, paragraphs, soft_labels):
+        self.n = soft_labels.shape[1]
+        self.thresholds_ = np.full(self.n, 0.6)
+        return self
+
+    def predict_proba(self, paragraphs):
+        out = np.full((len(paragraphs), self.n), 0.1)
+        out[:, 0] = 0.9
+        return out
+
+
+def test_rules_and_model_adds_the_models_themes_except_where_an_exclusion_fired_or_nothing_may_be_tagged():
+    from eval.baselines import RulesAndModelPredictor
+    from eval.harness import weak_labels
+    from models.segment import segment
+
+    rs = RuleSet.load()
+    assert rs.theme_ids[0] == "dibao"
+    texts = ["为低保对象中的残疾人发放残疾人生活补贴。",   # dibao_not_disability_allowance fires: the model may not add dibao
+             "全省新建公益性公墓3处。",              # the rules say affairs; the model adds dibao
+             "来源：省民政厅"]                      # a source line: never tagged
+    paragraphs = [p for k, t in enumerate(texts) for p in segment(f"d{k}", t)]
+    assert [p.kind for p in paragraphs][-1] == "meta"
+    labels = weak_labels(paragraphs, rs)
+    hybrid = RulesAndModelPredictor(rs, FixedModel()).fit(paragraphs, labels)
+    proba = hybrid.predict_proba(paragraphs)
+    tagged = [{rs.theme_ids[t] for t in np.flatnonzero(row >= hybrid.thresholds_)} for row in proba]
+    assert tagged[0] == {"disability"} and tagged[1] == {"dibao", "affairs"} and tagged[2] == set()
+    assert proba[1, 0] == pytest.approx(0.5 + 0.5 * (0.9 - 0.6) / 0.4)

@@ -53,6 +53,20 @@ def test_tag_returns_one_documented_type_with_evidence_in_the_original(tiny_mode
     assert {s.theme for s in doc.summary} == set(body.scores) and all(0 < s.share_of_text <= 1 for s in doc.summary)
 
 
+def test_evidence_is_where_the_themes_rules_matched_else_the_best_scored_sentence(tiny_model):
+    assert (tiny_model / "rules.yaml").is_file()                    # the rules travel with the model they trained
+    body = Tagger.load(tiny_model).tag(RAW, doc_id="r").paragraphs[2]
+    hits = {h.theme: h for h in body.themes}
+    affairs = hits["affairs"].evidence
+    assert [(e.text, e.rule) for e in affairs] == [("新建公益性公墓3处，婚姻登记全省通办。", "affairs_terms")]
+    assert affairs[0].score == hits["affairs"].score                # a rule-located sentence carries the paragraph's score
+    # No leadership rule matches `加强组织领导`: the model's sentence scores choose, and say so (no rule).
+    assert all(e.rule is None for e in hits["leadership"].evidence)
+    # Without rules every theme's evidence comes from sentence scores.
+    bare = Tagger(Tagger.load(tiny_model).model).tag(RAW, doc_id="r").paragraphs[2]
+    assert all(e.rule is None for h in bare.themes for e in h.evidence)
+
+
 def test_jsonl_and_csv_outputs(tiny_model):
     tagger = Tagger.load(tiny_model)
     docs = [tagger.tag(RAW, doc_id="r")]
@@ -117,3 +131,16 @@ def test_int8_quantised_model_gives_close_scores(tiny_model):
     full = Tagger.load(tiny_model).model.predict_proba(texts)
     q = Tagger.load(tiny_model, quantize=True).model.predict_proba(texts)
     assert np.abs(full - q).max() < 0.1
+
+
+def test_rules_plus_model_decision_tags_what_the_rules_say_even_where_the_model_does_not(tiny_model):
+    tagger = Tagger.load(tiny_model, decision="rules+model")
+    tagger.model.meta.thresholds = [0.999999] * len(tagger.model.themes)   # the model alone tags nothing
+    body = tagger.tag(RAW, doc_id="r").paragraphs[2]
+    assert {h.theme for h in body.themes} == {"affairs", "digital"}       # 公墓/婚姻登记, 全省通办: the rules' vote
+    assert all(h.score >= 0.5 for h in body.themes) and body.themes[0].evidence[0].rule
+    assert Tagger.load(tiny_model).tag(RAW, doc_id="r").paragraphs[2].themes != ()   # thresholds of 0: the model tags
+    rules_only = Tagger.load(tiny_model, decision="rules").tag(RAW, doc_id="r").paragraphs[2]
+    assert {h.theme for h in rules_only.themes} == {"affairs", "digital"}        # whatever the model says
+    with pytest.raises(ValueError, match="decision"):
+        Tagger(tagger.model, decision="rules+model")                          # no rules to vote with

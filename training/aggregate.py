@@ -110,6 +110,24 @@ def aggregate(votes: VoteMatrix, rule_set: RuleSet, kinds: list[str] | None = No
     return AGGREGATORS[method](rule_set).fit(votes, kinds).predict_proba(votes, kinds)
 
 
+def rescale_at_threshold(proba: np.ndarray, thresholds) -> np.ndarray:
+    """Map each theme's score so that its threshold lands on 0.5 (piecewise linear, monotone, [0, 1] -> [0, 1])."""
+    thr = np.clip(np.asarray(thresholds, dtype=float), 1e-6, 1 - 1e-6)
+    return np.where(proba < thr, 0.5 * proba / thr, 0.5 + 0.5 * (proba - thr) / (1 - thr))
+
+
+def rules_and_model(votes: VoteMatrix, rules_proba: np.ndarray, model_proba: np.ndarray, thresholds, rule_set: RuleSet,
+                    kinds: list[str] | None = None) -> np.ndarray:
+    """The rules' vote, with a model adding what they miss; a theme is tagged where the result is >= 0.5.
+
+    score = max(rules' aggregated vote, model score rescaled so that its threshold sits at 0.5), except
+    that the model cannot add a theme one of whose exclusion rules fired, nor tag a no-theme paragraph.
+    """
+    vetoed = np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
+    vetoed |= ~_content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
+    return np.maximum(rules_proba, np.where(vetoed, 0.0, rescale_at_threshold(model_proba, thresholds)))
+
+
 def _content_mask(kinds, rule_set: RuleSet, n: int) -> np.ndarray:
     if kinds is None:
         return np.ones(n, dtype=bool)

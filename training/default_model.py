@@ -8,7 +8,7 @@ from pathlib import Path
 from models.base_model import EMBEDDED
 
 from .config import TrainingConfig
-from .dataset import build_dataset, save_dataset
+from .dataset import DEFAULT_UNITS, build_dataset, save_dataset
 from .rules import RuleSet
 from .train import train
 
@@ -35,6 +35,6 @@ def ensure_default_model(*, seeds: Path = ROOT / "seeds", config: TrainingConfig
     config = config or TrainingConfig(base_model=EMBEDDED)
     rule_set = RuleSet.load()
     docs, _ = load_documents([seeds])
-    dataset = save_dataset(build_dataset([docs], rule_set, seed=config.seed), cache_dir() / "default-dataset", rule_set,
-                           method="weighted_vote", sources=[str(seeds)], seed=config.seed, validation_fraction=0.2)
+    dataset = save_dataset(build_dataset([docs], rule_set, seed=config.seed, units=DEFAULT_UNITS), cache_dir() / "default-dataset", rule_set,
+                           method="weighted_vote", sources=[str(seeds)], seed=config.seed, validation_fraction=0.2, units=DEFAULT_UNITS)
     return train(dataset, folder, config=config)

@@ -33,8 +33,11 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
         "## Training data",
         f"- Weak labels from the rules in `{x.get('rules', {}).get('file')}` (sha256 {x.get('rules', {}).get('sha256')}), "
-        f"aggregated by `{data.get('aggregation')}`; sources: {', '.join(data.get('sources', []))}.",
-        f"- {data.get('train_paragraphs')} training paragraphs from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}.",
+        f"aggregated by `{data.get('aggregation')}`; sources: {', '.join(data.get('sources', []))}. "
+        "A copy of those rules is `rules.yaml` in this folder: tagging uses it to point at evidence "
+        "(and, with `--decision rules+model`, to vote).",
+        f"- {data.get('train_paragraphs')} training paragraphs and {data.get('train_sentence_units', 0)} sentence units "
+        f"from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}.",
         f"- Started from: {x.get('init_from') or 'the base model'}.", "",
         "## Training",
         f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "

@@ -22,10 +22,10 @@ import torch
 from tqdm.auto import tqdm
 
 from models.atomic import atomic_directory
-from models.modeling import META_FILE, ModelMeta, ThemeModel, make_windows, pool_windows
+from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, make_windows, pool_windows
 
 from .config import TrainingConfig
-from .dataset import load_dataset_dir
+from .dataset import load_dataset_dir, unit_counts
 from .model_card import write_model_card
 from .thresholds import tune_thresholds
 
@@ -266,7 +266,8 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     meta = ModelMeta(themes=themes, theme_names=labeling.get("theme_names", {t: t for t in themes}), thresholds=[float(t) for t in thresholds],
                      max_length=config.max_length, stride=config.stride, text_prefix=config.text_prefix,
                      extra={"base_model": base, "data": {"dataset": labeling.get("dataset"), "sha256": labeling.get("sha256"), "sources": labeling["sources"],
-                                                         "train_paragraphs": len(train_rows), "train_documents": len(set(train_rows["doc_id"])),
+                                                         "train_paragraphs": unit_counts(train_rows).get("paragraph", 0),
+                                                         "train_sentence_units": unit_counts(train_rows).get("sentence", 0), "train_documents": len(set(train_rows["doc_id"])),
                                                          "aggregation": labeling["aggregation"]},
                             "rules": {"file": labeling["rules_file"], "sha256": labeling["rules_sha256"]},
                             "init_from": str(init_from) if init_from else None,
@@ -279,5 +280,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
         tokenizer.save_pretrained(tmp)
         (tmp / META_FILE).write_text(json.dumps(meta.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+        if labeling.get("rules_text"):
+            (tmp / RULES_FILE).write_text(labeling["rules_text"], encoding="utf-8")
         write_model_card(tmp, meta, config)
     return out_dir

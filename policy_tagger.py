@@ -64,6 +64,7 @@ rules_app = typer.Typer(help="Inspect the labeling rules.", no_args_is_help=True
 app.add_typer(rules_app, name="rules")
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "training" / "themes.yaml"
+DEFAULT_UNITS = "paragraphs+sentences"   # training.dataset.DEFAULT_UNITS, not imported: the CLI starts without torch
 
 
 def _load_rule_set(path: Path):
@@ -127,7 +128,7 @@ def label(
     method: str = typer.Option("weighted_vote", help="Aggregation: weighted_vote or label_model."),
     validation_fraction: float = typer.Option(0.2, help="Share of each source's documents held out for validation."),
     seed: int = typer.Option(13, help="Seed of the document split."),
-    units: str = typer.Option("paragraphs+sentences", help="paragraphs+sentences (each sentence of a paragraph is also a training unit, labelled on its own) or paragraphs."),
+    units: str = typer.Option(DEFAULT_UNITS, help="paragraphs+sentences (each sentence of a paragraph is also a training unit, labelled on its own) or paragraphs."),
 ) -> None:
     """Weak-label reports with the rules and write the training dataset."""
     from training.dataset import build_dataset, load_corrections, save_dataset, summarise
@@ -159,7 +160,7 @@ def train_command(
     base_model: Optional[str] = typer.Option(None, help="Override the base model: a local checkpoint folder or a hub id."),
     epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
     rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file (when labelling report folders)."),
-    units: str = typer.Option("paragraphs+sentences", help="Training units when labelling report folders: paragraphs+sentences or paragraphs."),
+    units: str = typer.Option(DEFAULT_UNITS, help="Training units when labelling report folders: paragraphs+sentences or paragraphs."),
 ) -> None:
     """Fine-tune the classifier on weak labels (and corrections); writes a self-sufficient model folder."""
     import dataclasses
@@ -232,7 +233,7 @@ def evaluate(
     protocol: List[str] = typer.Option(["lodo", "out_of_genre"], help="lodo and/or out_of_genre (repeatable)."),
     extra: List[Path] = typer.Option([], help="Unlabelled reports or corpora added as weakly labelled training data."),
     config: Optional[Path] = typer.Option(None, help="TrainingConfig JSON for the encoder."),
-    units: str = typer.Option("paragraphs+sentences", help="Training units of the encoder: paragraphs+sentences or paragraphs (as `label --units`)."),
+    units: str = typer.Option(DEFAULT_UNITS, help="Training units of the encoder: paragraphs+sentences or paragraphs (as `label --units`)."),
     gold: Optional[Path] = typer.Option(None, help="Your own gold JSONL: score the rules and --model on --docs instead."),
     docs: Optional[Path] = typer.Option(None, help="The reports your --gold file annotates."),
     model: Optional[Path] = typer.Option(None, help="Model folder to score with --gold (default: the default model)."),

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from models.segment import Paragraph
-from training.aggregate import AGGREGATORS, aggregate, rules_and_model
+from training.aggregate import AGGREGATORS, rules_and_model
 from training.dataset import DEFAULT_UNITS
 from training.rules import RuleSet, apply_rules
 
@@ -105,8 +105,7 @@ class EncoderPredictor:
     """The fine-tuned encoder, trained inside the protocol on the training side's weak labels.
 
     Whole training documents holding about a quarter of the paragraphs are the validation split (early
-    stopping, thresholds), as
-    `policy-tagger train` does.  Paragraphs of added corpora are many and mostly theme-free: all
+    stopping, thresholds), as `policy-tagger train` does.  Paragraphs of added corpora are many and mostly theme-free: all
     those a rule voted on are kept, plus `max_extra_negatives` of the rest, drawn with the seed.
     """
 
@@ -141,7 +140,9 @@ class EncoderPredictor:
 
         from datasets import Dataset, DatasetDict
 
-        from training.dataset import sentence_units, split_documents, text_hash
+        from training.dataset import sentence_units, split_documents, unit_row
+
+        from .harness import weak_labels
         from training.train import fit_model
 
         soft = np.asarray(soft_labels)
@@ -152,17 +153,15 @@ class EncoderPredictor:
         keep[rng.permutation(rest)[:self.max_extra_negatives]] = True
         sizes = Counter(p.doc_id for p in paragraphs)
         validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed, sizes=sizes)
-        units = [(paragraphs[i], soft[i], "paragraph") for i in np.flatnonzero(keep)]
+        units = [unit_row(paragraphs[i], soft[i]) for i in np.flatnonzero(keep)]
         if self.units == "paragraphs+sentences":   # as `policy-tagger label --units`: the seeds' training-side sentences
-            sentences = [s for p, _, _ in units if p.doc_id in seeds and p.doc_id not in validation for s in sentence_units(p)]
+            sentences = [s for i in np.flatnonzero(keep) if paragraphs[i].doc_id in seeds and paragraphs[i].doc_id not in validation
+                         for s in sentence_units(paragraphs[i])]
             if sentences:
-                soft_sentences = aggregate(apply_rules(self.rule_set, sentences), self.rule_set, [s.kind for s in sentences])
-                units += [(s, y, "sentence") for s, y in zip(sentences, soft_sentences)]
+                units += [unit_row(s, y, unit="sentence") for s, y in zip(sentences, weak_labels(sentences, self.rule_set))]
         rows = {"train": [], "validation": []}
-        for p, y, unit in units:
-            rows["validation" if p.doc_id in validation else "train"].append(
-                {"doc_id": p.doc_id, "index": p.index, "text": p.text, "hash": text_hash(p.text), "unit": unit,
-                 "soft_labels": y.astype(np.float32).tolist(), "labels": (y >= 0.5).astype(int).tolist()})
+        for row in units:
+            rows["validation" if row["doc_id"] in validation else "train"].append(row)
         dd = DatasetDict({k: Dataset.from_list(v) for k, v in rows.items() if v})
         labeling = {"themes": self.theme_ids, "theme_names": {}, "sources": ["(evaluation protocol)"],
                     "aggregation": "weighted_vote", "rules_file": "training/themes.yaml", "rules_sha256": ""}
@@ -171,7 +170,6 @@ class EncoderPredictor:
 
     def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
         return self.model_.predict_proba([p.text for p in paragraphs])
-
 
 
 class RulesAndModelPredictor:

@@ -102,7 +102,7 @@ class Tagger:
         self.model, self.rule_set, self.decision = model, rules, decision
         self.normalise_config, self.batch_size = normalise_config, batch_size
         themes = set(model.themes)
-        self.rules = [r for r in (rules.rules if rules is not None else ()) if r.theme in themes and r.vote > 0 and r.field == "text"]
+        self.evidence_rules = [r for r in (rules.rules if rules is not None else ()) if r.theme in themes and r.vote > 0 and r.field == "text"]
 
     @classmethod
     def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules=None, decision: str = "model") -> "Tagger":
@@ -149,7 +149,7 @@ class Tagger:
         index = {t: k for k, t in enumerate(self.model.themes)}
         located: dict[tuple[int, int], list[tuple[object, str]]] = {}   # (paragraph, theme) -> [(sentence, rule)]
         for i, (_, p) in enumerate(items):
-            for rule in self.rules:
+            for rule in self.evidence_rules:
                 t = index[rule.theme]
                 if not hits[i, t] or rule(p) <= 0:
                     continue

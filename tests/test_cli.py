@@ -32,3 +32,10 @@ def test_no_readable_report_is_an_error(tmp_path):
     result = runner.invoke(app, ["segment", str(tmp_path)])
     assert result.exit_code == 2
     assert "no readable report" in result.output
+
+
+def test_the_cli_default_units_are_the_libraries():
+    import policy_tagger
+    from training.dataset import DEFAULT_UNITS
+
+    assert policy_tagger.DEFAULT_UNITS == DEFAULT_UNITS

@@ -100,6 +100,13 @@ def sentence_units(paragraph: Paragraph) -> list[Paragraph]:
                     sentences=(Sentence(s.text, 0, len(s.text)),)) for s in paragraph.sentences]
 
 
+def unit_row(p: Paragraph, soft: Sequence[float], *, fired: Sequence[str] = (), source: str = "rules", unit: str = "paragraph") -> dict:
+    """One training row: the unit's text and structure, its soft labels and the hard labels they imply."""
+    return {"doc_id": p.doc_id, "index": p.index, "kind": p.kind, "heading": p.heading or "", "text": p.text, "hash": text_hash(p.text),
+            "soft_labels": [float(x) for x in soft], "labels": [int(x >= LABEL_THRESHOLD) for x in soft],
+            "rules": list(fired), "label_source": source, "unit": unit}
+
+
 def label_rows(documents: Sequence[Document], rule_set: RuleSet, *, method: str = "weighted_vote",
                corrections: Iterable[Correction] = (), units: str = DEFAULT_UNITS, progress: bool = False) -> list[dict]:
     """One dict per paragraph (and, with `units="paragraphs+sentences"`, per sentence of a multi-sentence
@@ -121,11 +128,7 @@ def label_rows(documents: Sequence[Document], rule_set: RuleSet, *, method: str 
                 raise ValueError(f"correction for {p.doc_id}#{p.index} does not match the paragraph's text any more (hash {fix.text_hash})")
             soft = [1.0 if t in fix.labels else 0.0 for t in rule_set.theme_ids]
             source = "correction"
-        rows.append({
-            "doc_id": p.doc_id, "index": p.index, "kind": p.kind, "heading": p.heading or "", "text": p.text,
-            "hash": text_hash(p.text), "soft_labels": soft, "labels": [int(s >= LABEL_THRESHOLD) for s in soft],
-            "rules": votes.fired(i), "label_source": source, "unit": "paragraph",
-        })
+        rows.append(unit_row(p, soft, fired=votes.fired(i), source=source))
     if fixes:
         missing = ", ".join(f"{d}#{i}" for d, i in list(fixes)[:5])
         raise ValueError(f"{len(fixes)} correction(s) name paragraphs that were not found: {missing}")
@@ -141,9 +144,7 @@ def _sentence_rows(sentences: Sequence[Paragraph], rule_set: RuleSet, method: st
         return []
     votes = apply_rules(rule_set, sentences)
     proba = aggregate(votes, rule_set, [s.kind for s in sentences], method=method)
-    return [{"doc_id": s.doc_id, "index": s.index, "kind": s.kind, "heading": s.heading or "", "text": s.text, "hash": text_hash(s.text),
-             "soft_labels": proba[i].round(4).tolist(), "labels": [int(x >= LABEL_THRESHOLD) for x in proba[i]],
-             "rules": votes.fired(i), "label_source": "rules", "unit": "sentence"} for i, s in enumerate(sentences)]
+    return [unit_row(s, proba[i].round(4).tolist(), fired=votes.fired(i), unit="sentence") for i, s in enumerate(sentences)]
 
 
 def build_dataset(documents_by_source: Sequence[Sequence[Document]], rule_set: RuleSet, *, method: str = "weighted_vote",

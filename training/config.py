@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 EMBEDDED_BASE = "embedded:multilingual-e5-small-q4"
+CONFIG_FILE = "training_config.json"   # the settings, as written into every model folder
 
 
 @dataclass

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from models.base_model import EMBEDDED
+from models.modeling import META_FILE
 
-from .config import TrainingConfig
+from .config import CONFIG_FILE, TrainingConfig
 from .dataset import DEFAULT_UNITS, build_dataset, rules_fingerprint, save_dataset
 from .rules import RuleSet
 from .train import train
@@ -27,8 +28,9 @@ def default_model_dir() -> Path:
 def is_current(folder: Path, config: TrainingConfig, rule_set: RuleSet) -> bool:
     """Whether the model in `folder` was trained with these settings and these rules."""
     try:
-        saved = json.loads((folder / "training_config.json").read_text(encoding="utf-8"))
-        meta = json.loads((folder / "policy_tagger.json").read_text(encoding="utf-8"))
+        # The saved dict, not TrainingConfig.from_file: that fills settings an older model lacks with today's defaults.
+        saved = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return saved == config.to_dict() and meta.get("rules", {}).get("sha256") == rules_fingerprint(rule_set)
@@ -47,7 +49,7 @@ def ensure_default_model(*, seeds: Path = ROOT / "seeds", config: TrainingConfig
     rule_set = RuleSet.load()
     if is_current(folder, config, rule_set):
         return folder
-    reason = "is out of date (other settings or rules)" if (folder / "policy_tagger.json").is_file() else "is not there yet"
+    reason = "is out of date (other settings or rules)" if (folder / META_FILE).is_file() else "is not there yet"
     print(f"The default model at {folder} {reason}: training it from {seeds} on the embedded base model "
           "(once; minutes on a laptop CPU).", file=sys.stderr)
     docs, _ = load_documents([seeds])

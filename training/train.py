@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from models.atomic import atomic_directory
 from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, append_mean_pooling_layer, make_windows, pool_windows
 
-from .config import TrainingConfig
+from .config import CONFIG_FILE, TrainingConfig
 from .dataset import load_dataset_dir, unit_counts
 from .model_card import write_model_card
 from .thresholds import tune_thresholds
@@ -295,15 +295,14 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     best_epoch, history = fit.best_epoch, fit.history
 
     # Thresholds and metrics on validation, against its weak labels: the training side only.
+    thresholds, metrics = np.full(len(themes), config.default_threshold), {}
     if val_cache:
         val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
         y_hard = np.asarray(val_rows["labels"]).astype(bool)
-        thresholds = (tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
-                      if config.thresholds == "tuned" else np.full(len(themes), config.default_threshold))
+        if config.thresholds == "tuned":
+            thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_model_thresholds": _micro(y_hard, val_proba >= thresholds)},
                    "validation_paragraphs": len(val_rows)}
-    else:
-        thresholds, metrics = np.full(len(themes), config.default_threshold), {}
     elapsed = time.time() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -324,7 +323,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
         model.cpu().save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / META_FILE).write_text(json.dumps(meta.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-        (tmp / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+        (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
         if labeling.get("rules_text"):
             (tmp / RULES_FILE).write_text(labeling["rules_text"], encoding="utf-8")
         write_model_card(tmp, meta, config)

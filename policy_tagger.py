@@ -64,7 +64,9 @@ rules_app = typer.Typer(help="Inspect the labeling rules.", no_args_is_help=True
 app.add_typer(rules_app, name="rules")
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "training" / "themes.yaml"
-DEFAULT_UNITS = "paragraphs+sentences"   # training.dataset.DEFAULT_UNITS, not imported: the CLI starts without torch
+# training.dataset's DEFAULT_UNITS and CORPUS_NEGATIVES, not imported: the CLI starts without torch
+DEFAULT_UNITS = "paragraphs+sentences"
+CORPUS_NEGATIVES = 1500
 
 
 def _load_rule_set(path: Path):
@@ -129,19 +131,24 @@ def label(
     validation_fraction: float = typer.Option(0.2, help="Share of each source's documents held out for validation."),
     seed: int = typer.Option(13, help="Seed of the document split."),
     units: str = typer.Option(DEFAULT_UNITS, help="paragraphs+sentences (each sentence of a paragraph is also a training unit, labelled on its own) or paragraphs."),
+    corpus: List[Path] = typer.Option([], help="A large corpus, mostly about other subjects (JSONL or folder; repeatable): its rule-labelled "
+                                                "paragraphs and --corpus-negatives of the rest join the training split."),
+    corpus_negatives: int = typer.Option(CORPUS_NEGATIVES, help="Paragraphs with no weak label drawn from the corpora."),
 ) -> None:
     """Weak-label reports with the rules and write the training dataset."""
     from training.dataset import build_dataset, load_corrections, save_dataset, summarise
 
     rule_set = _load_rule_set(rules)
     groups = [_load_docs([p]) for p in paths]
+    corpora = [_load_docs([p]) for p in corpus]
     fixes = [c for f in corrections for c in load_corrections(f, rule_set.theme_ids)]
     try:
         dd = build_dataset(groups, rule_set, method=method, corrections=fixes, validation_fraction=validation_fraction, seed=seed,
-                           units=units, progress=True)
+                           units=units, corpora=corpora, corpus_negatives=corpus_negatives, progress=True)
     except ValueError as err:
         _fail(str(err))
-    save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction, units=units)
+    save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction, units=units,
+                 corpora=[str(p) for p in corpus], corpus_negatives=corpus_negatives)
     typer.echo(summarise(dd, rule_set.theme_ids))
     typer.echo(f"dataset -> {out}")
 
@@ -161,6 +168,7 @@ def train_command(
     epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
     rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file (when labelling report folders)."),
     units: str = typer.Option(DEFAULT_UNITS, help="Training units when labelling report folders: paragraphs+sentences or paragraphs."),
+    corpus: List[Path] = typer.Option([], help="A large corpus added to the training side (as `label --corpus`; with report folders in --data)."),
 ) -> None:
     """Fine-tune the classifier on weak labels (and corrections); writes a self-sufficient model folder."""
     import dataclasses
@@ -172,14 +180,15 @@ def train_command(
     overrides = {k: v for k, v in {"base_model": base_model, "epochs": epochs}.items() if v is not None}
     cfg = dataclasses.replace(cfg, **overrides) if overrides else cfg
     if len(data) == 1 and _is_dataset(data[0]):
-        if corrections:
-            _fail("--corrections apply when labelling: pass report folders to --data, or give the corrections to `policy-tagger label`")
+        if corrections or corpus:
+            _fail("--corrections and --corpus apply when labelling: pass report folders to --data, or give them to `policy-tagger label`")
         dataset = data[0]
     else:
         if any(_is_dataset(d) for d in data):
             _fail("give either one dataset folder or report folders to --data, not a mix")
         dataset = out.with_name(out.name + ".dataset")
-        label(paths=data, out=dataset, corrections=corrections, rules=rules, method="weighted_vote", validation_fraction=0.2, seed=cfg.seed, units=units)
+        label(paths=data, out=dataset, corrections=corrections, rules=rules, method="weighted_vote", validation_fraction=0.2, seed=cfg.seed, units=units,
+              corpus=corpus, corpus_negatives=CORPUS_NEGATIVES)
     try:
         folder = train(dataset, out, config=cfg, init_from=init_from)
     except (ValueError, FileNotFoundError) as err:

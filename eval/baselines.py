@@ -12,7 +12,7 @@ import numpy as np
 
 from models.segment import Paragraph
 from training.aggregate import AGGREGATORS, rules_and_model
-from training.dataset import DEFAULT_UNITS
+from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, sample_negatives
 from training.rules import RuleSet, apply_rules
 
 from training.thresholds import tune_thresholds
@@ -105,12 +105,12 @@ class EncoderPredictor:
     """The fine-tuned encoder, trained inside the protocol on the training side's weak labels.
 
     Whole training documents holding about a quarter of the paragraphs are the validation split (early
-    stopping, thresholds), as `policy-tagger train` does.  Paragraphs of added corpora are many and mostly theme-free: all
-    those a rule voted on are kept, plus `max_extra_negatives` of the rest, drawn with the seed.
+    stopping, thresholds), as `policy-tagger train` does.  Paragraphs of documents other than the seeds are a corpus
+    (`policy-tagger train --corpus`): those with a weak label and `max_extra_negatives` of the rest, paragraphs only.
     """
 
     def __init__(self, rule_set: RuleSet, config=None, *, seed_docs: Sequence[str] | None = None, units: str = DEFAULT_UNITS,
-                 max_extra_negatives: int = 1500, workdir=None, name: str = "fine-tuned encoder"):
+                 max_extra_negatives: int = CORPUS_NEGATIVES, workdir=None, name: str = "fine-tuned encoder"):
         from training.config import TrainingConfig
 
         self.rule_set, self.theme_ids, self.config, self.units = rule_set, rule_set.theme_ids, config or TrainingConfig(), units
@@ -147,10 +147,8 @@ class EncoderPredictor:
 
         soft = np.asarray(soft_labels)
         seeds = sorted({p.doc_id for p in paragraphs if self.seed_docs is None or p.doc_id in self.seed_docs})
-        rng = np.random.default_rng(self.config.seed)
-        keep = np.array([p.doc_id in seeds or soft[i].max() >= 0.5 for i, p in enumerate(paragraphs)])
-        rest = np.flatnonzero(~keep)
-        keep[rng.permutation(rest)[:self.max_extra_negatives]] = True
+        keep = sample_negatives([p.doc_id in seeds or soft[i].max() >= 0.5 for i, p in enumerate(paragraphs)], self.max_extra_negatives,
+                                self.config.seed)
         sizes = Counter(p.doc_id for p in paragraphs)
         validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed, sizes=sizes)
         units = [unit_row(paragraphs[i], soft[i]) for i in np.flatnonzero(keep)]

@@ -20,10 +20,11 @@ import torch
 
 from models import load_documents
 from models.tagger import NO_THEME_KINDS, Tagger
+from training.default_model import REPORT_CORPUS
 
 from .gold import SEED_GOLD, align, load_gold
 from .metrics import score
-from .run import CORPUS, ROOT
+from .run import ROOT
 
 
 def peak_mb() -> float:
@@ -60,7 +61,7 @@ def run_variant(model_dir: Path, quantize: bool, seeds, corpus, gold_paragraphs,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: the default model)")
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="JSONL corpus to tag ('' to skip)")
+    parser.add_argument("--corpus", type=Path, default=REPORT_CORPUS, help="JSONL corpus to tag ('' to skip)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--variants", default="fp32,int8")
     args = parser.parse_args()

@@ -8,6 +8,7 @@ from typing import Sequence
 from models import load_documents
 from training.config import TrainingConfig
 from training.dataset import DEFAULT_UNITS
+from training.default_model import REPORT_CORPUS
 from training.rules import RuleSet
 
 from .baselines import EncoderPredictor, RulesAndModelPredictor, RulesPredictor, TextPredictor, TfidfPredictor
@@ -15,7 +16,6 @@ from .gold import OUTGENRE_GOLD, SEED_GOLD, align, load_gold
 from .harness import Result, leave_one_document_out, out_of_genre, score_predictions, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
 PREDICTORS = ("rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder")
 
 
@@ -63,7 +63,7 @@ def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols=("lo
             results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs))
             log(f"lodo  {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     if "out_of_genre" in protocols:
-        test_docs, _ = load_documents([CORPUS])
+        test_docs, _ = load_documents([REPORT_CORPUS])
         og_gold = load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
         for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units):
             t = time.time()

@@ -34,8 +34,8 @@ def test_no_readable_report_is_an_error(tmp_path):
     assert "no readable report" in result.output
 
 
-def test_the_cli_default_units_are_the_libraries():
+def test_the_cli_defaults_are_the_libraries():
     import policy_tagger
-    from training.dataset import DEFAULT_UNITS
+    from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS
 
-    assert policy_tagger.DEFAULT_UNITS == DEFAULT_UNITS
+    assert (policy_tagger.DEFAULT_UNITS, policy_tagger.CORPUS_NEGATIVES) == (DEFAULT_UNITS, CORPUS_NEGATIVES)

@@ -103,3 +103,29 @@ def test_a_corrected_paragraph_contributes_no_sentence_units(seed_documents, tmp
     rows = label_rows(seed_documents, rs, corrections=load_corrections(path, rs.theme_ids), units="paragraphs+sentences")
     assert [r["unit"] for r in rows if (r["doc_id"], r["index"]) == (p.doc_id, p.index)] == ["paragraph"]
     assert any(r["unit"] == "sentence" for r in rows)
+
+
+def test_a_corpus_adds_its_labelled_paragraphs_and_a_sample_of_the_rest_to_train_only(seed_documents, tmp_path):
+    from models import build_document
+
+    rs = RuleSet.load()
+    # A made-up corpus: 2 paragraphs the rules label, 30 about other subjects, one of those corrected.
+    lines = ["全面推行婚姻登记跨省通办。新建婚姻登记处3个。", "加强留守儿童关爱保护。"] + [f"第{i}项工业技术改造项目完成投资。产值增长。" for i in range(30)]
+    corpus = [build_document("corpus_a", "\n".join(lines[:16])), build_document("corpus_b", "\n".join(lines[16:]))]
+    fix = tmp_path / "fix.jsonl"
+    fix.write_text(json.dumps({"doc_id": "corpus_b", "index": 3, "labels": ["charity"]}) + "\n", encoding="utf-8")
+    dd = build_dataset([seed_documents], rs, corpora=[corpus], corpus_negatives=5, seed=13, units="paragraphs+sentences",
+                       corrections=load_corrections(fix, rs.theme_ids))
+    rows = [r for r in dd["train"] if r["doc_id"].startswith("corpus")]
+    assert not any(d.startswith("corpus") for d in dd["validation"]["doc_id"])
+    assert {r["unit"] for r in rows} == {"paragraph"}                  # sentence units are the reports' only
+    labelled = [r for r in rows if max(r["labels"])]
+    assert {r["text"] for r in labelled} >= set(lines[:2]) and any(r["label_source"] == "correction" for r in labelled)
+    assert len(rows) - len(labelled) == 5
+    # Seeded: the same draw again, another with another seed.
+    again = build_dataset([seed_documents], rs, corpora=[corpus], corpus_negatives=5, seed=13, corrections=load_corrections(fix, rs.theme_ids))
+    other = build_dataset([seed_documents], rs, corpora=[corpus], corpus_negatives=5, seed=14, corrections=load_corrections(fix, rs.theme_ids))
+    drawn = lambda d: sorted(r["text"] for r in d["train"] if r["doc_id"].startswith("corpus"))
+    assert drawn(again) == sorted(r["text"] for r in rows) != drawn(other)
+    # The seeds' own paragraphs are all there, whatever the corpus.
+    assert dd["train"]["unit"].count("paragraph") + len(dd["validation"]) - len(rows) == sum(len(d.paragraphs) for d in seed_documents)

@@ -1,4 +1,5 @@
-"""The embedded default model: trained from the seeds on first use, kept in the git-ignored cache."""
+"""The embedded default model: trained on first use from the seeds (and the report corpus beside the project,
+when it is there), kept in the git-ignored cache."""
 from __future__ import annotations
 
 import json
@@ -10,11 +11,13 @@ from models.base_model import EMBEDDED
 from models.modeling import META_FILE
 
 from .config import CONFIG_FILE, TrainingConfig
-from .dataset import DEFAULT_UNITS, build_dataset, rules_fingerprint, save_dataset
+from .dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, build_dataset, rules_fingerprint, save_dataset
 from .rules import RuleSet
 from .train import train
 
 ROOT = Path(__file__).resolve().parents[1]
+# National government work reports, 1954-2025 (read in place, never copied into the project).
+REPORT_CORPUS = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
 
 
 def cache_dir() -> Path:
@@ -25,34 +28,43 @@ def default_model_dir() -> Path:
     return cache_dir() / "default-model"
 
 
-def is_current(folder: Path, config: TrainingConfig, rule_set: RuleSet) -> bool:
-    """Whether the model in `folder` was trained with these settings and these rules."""
+def is_current(folder: Path, config: TrainingConfig, rule_set: RuleSet, corpora: list[Path] = ()) -> bool:
+    """Whether the model in `folder` was trained with these settings, these rules and these corpora (by name)."""
     try:
         # The saved dict, not TrainingConfig.from_file: that fills settings an older model lacks with today's defaults.
         saved = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return saved == config.to_dict() and meta.get("rules", {}).get("sha256") == rules_fingerprint(rule_set)
+    used = (meta.get("data", {}).get("corpora") or {}).get("sources", [])
+    return (saved == config.to_dict() and meta.get("rules", {}).get("sha256") == rules_fingerprint(rule_set)
+            and [Path(c).name for c in used] == [Path(c).name for c in corpora])
 
 
-def ensure_default_model(*, seeds: Path = ROOT / "seeds", config: TrainingConfig | None = None) -> Path:
-    """The default model folder, training it (seeds, default rules, embedded base) if it is missing or out of date.
+def ensure_default_model(*, seeds: Path = ROOT / "seeds", corpus: Path = REPORT_CORPUS, config: TrainingConfig | None = None) -> Path:
+    """The default model folder, training it (seeds + corpus, default rules, embedded base) if it is missing or out of date.
 
-    Out of date: trained with other settings or other rules than today's, e.g. after an update that
+    Out of date: trained with other settings, rules or corpora than today's, e.g. after an update that
     changed the recipe.  The old folder serves until the new one is complete (`train` swaps it in).
+    Without the corpus the model learns from the seeds alone, and says so in its model card.
     """
     from models import load_documents
 
     folder = default_model_dir()
     config = config or TrainingConfig(base_model=EMBEDDED)
     rule_set = RuleSet.load()
-    if is_current(folder, config, rule_set):
+    corpora = [corpus] if corpus.is_file() else []
+    if is_current(folder, config, rule_set, corpora):
         return folder
-    reason = "is out of date (other settings or rules)" if (folder / META_FILE).is_file() else "is not there yet"
-    print(f"The default model at {folder} {reason}: training it from {seeds} on the embedded base model "
+    reason = "is out of date (other settings, rules or data)" if (folder / META_FILE).is_file() else "is not there yet"
+    data = " and ".join(str(p) for p in [seeds, *corpora])
+    print(f"The default model at {folder} {reason}: training it from {data} on the embedded base model "
           "(once; minutes on a laptop CPU).", file=sys.stderr)
+    if not corpora:
+        print(f"(no corpus at {corpus}: the seeds alone, a weaker student; see README)", file=sys.stderr)
     docs, _ = load_documents([seeds])
-    dataset = save_dataset(build_dataset([docs], rule_set, seed=config.seed, units=DEFAULT_UNITS), cache_dir() / "default-dataset", rule_set,
-                           method="weighted_vote", sources=[str(seeds)], seed=config.seed, validation_fraction=0.2, units=DEFAULT_UNITS)
+    corpus_docs = [load_documents([p])[0] for p in corpora]
+    dd = build_dataset([docs], rule_set, seed=config.seed, units=DEFAULT_UNITS, corpora=corpus_docs, progress=True)
+    dataset = save_dataset(dd, cache_dir() / "default-dataset", rule_set, method="weighted_vote", sources=[str(seeds)], seed=config.seed,
+                           validation_fraction=0.2, units=DEFAULT_UNITS, corpora=[str(p) for p in corpora], corpus_negatives=CORPUS_NEGATIVES)
     return train(dataset, folder, config=config)

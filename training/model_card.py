@@ -40,7 +40,10 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         "A copy of those rules is `rules.yaml` in this folder: tagging uses it to point at evidence "
         "(and, with `--decision rules+model`, to vote).",
         f"- {data.get('train_paragraphs')} training paragraphs and {data.get('train_sentence_units', 0)} sentence units "
-        f"from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}.",
+        f"from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}."
+        + (f" Of the corpora ({', '.join(corpora['sources'])}) only paragraphs: those the rules label and {corpora['negatives']} of "
+           "the rest, drawn with the seed. Scores of this model on paragraphs of these sources are not held-out scores."
+           if (corpora := data.get("corpora")) else ""),
         f"- Started from: {x.get('init_from') or 'the base model'}.", "",
         "## Training",
         f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "

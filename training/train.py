@@ -310,7 +310,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     meta = ModelMeta(themes=themes, theme_names=labeling.get("theme_names", {t: t for t in themes}), thresholds=[float(t) for t in thresholds],
                      max_length=config.max_length, stride=config.stride, text_prefix=config.text_prefix,
                      extra={"base_model": base, "data": {"dataset": labeling.get("dataset"), "sha256": labeling.get("sha256"), "sources": labeling["sources"],
-                                                         "train_paragraphs": train_units.get("paragraph", 0),
+                                                         "corpora": labeling.get("corpora"), "train_paragraphs": train_units.get("paragraph", 0),
                                                          "train_sentence_units": train_units.get("sentence", 0), "train_documents": len(set(train_rows["doc_id"])),
                                                          "aggregation": labeling["aggregation"]},
                             "rules": {"file": labeling["rules_file"], "sha256": labeling["rules_sha256"]},

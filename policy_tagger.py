@@ -148,7 +148,7 @@ def label(
     except ValueError as err:
         _fail(str(err))
     save_dataset(dd, out, rule_set, method=method, sources=[str(p) for p in paths], seed=seed, validation_fraction=validation_fraction, units=units,
-                 corpora=[str(p) for p in corpus], corpus_negatives=corpus_negatives)
+                 corpora=[str(p) for p in corpus], corpus_negatives=corpus_negatives, corrections=fixes)
     typer.echo(summarise(dd, rule_set.theme_ids))
     typer.echo(f"dataset -> {out}")
 
@@ -241,6 +241,8 @@ def evaluate(
                                              "rules_X: the rules, with model X adding what they miss."),
     protocol: List[str] = typer.Option(["lodo", "out_of_genre"], help="lodo and/or out_of_genre (repeatable)."),
     extra: List[Path] = typer.Option([], help="Unlabelled reports or corpora added as weakly labelled training data."),
+    corrections: List[Path] = typer.Option([], help="JSONL of people's labels for paragraphs of --extra (as `train --corrections`): "
+                                                     "the encoder trains on them instead of the weak labels."),
     config: Optional[Path] = typer.Option(None, help="TrainingConfig JSON for the encoder."),
     units: str = typer.Option(DEFAULT_UNITS, help="Training units of the encoder: paragraphs+sentences or paragraphs (as `label --units`)."),
     gold: Optional[Path] = typer.Option(None, help="Your own gold JSONL: score the rules and --model on --docs instead."),
@@ -265,9 +267,13 @@ def evaluate(
             results = evaluate_user_gold(gold, docs, model)
         else:
             from training.config import TrainingConfig
+            from training.dataset import load_corrections
+            from training.rules import RuleSet
 
             cfg = TrainingConfig.from_file(config) if config else None
-            results = evaluate_protocols(predictors=predictor, protocols=protocol, extra=extra, encoder_config=cfg, units=units, log=lambda m: typer.echo(m, err=True))
+            fixes = [c for f in corrections for c in load_corrections(f, RuleSet.load().theme_ids)]
+            results = evaluate_protocols(predictors=predictor, protocols=protocol, extra=extra, encoder_config=cfg, units=units,
+                                         corrections=fixes, log=lambda m: typer.echo(m, err=True))
     except (GoldError, ValueError, FileNotFoundError) as err:
         _fail(str(err))
     md, js = write(results, out, name=name, command=command)

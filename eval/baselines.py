@@ -12,7 +12,7 @@ import numpy as np
 
 from models.segment import Paragraph
 from training.aggregate import AGGREGATORS, rules_and_model
-from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, sample_negatives
+from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, Correction, sample_negatives
 from training.rules import RuleSet, apply_rules
 
 from training.thresholds import tune_thresholds
@@ -110,12 +110,16 @@ class EncoderPredictor:
     """
 
     def __init__(self, rule_set: RuleSet, config=None, *, seed_docs: Sequence[str] | None = None, units: str = DEFAULT_UNITS,
-                 max_extra_negatives: int = CORPUS_NEGATIVES, workdir=None, name: str = "fine-tuned encoder"):
+                 max_extra_negatives: int = CORPUS_NEGATIVES, corrections: Sequence[Correction] = (), workdir=None,
+                 name: str = "fine-tuned encoder"):
         from training.config import TrainingConfig
 
         self.rule_set, self.theme_ids, self.config, self.units = rule_set, rule_set.theme_ids, config or TrainingConfig(), units
         self.seed_docs = set(seed_docs) if seed_docs is not None else None   # None: every document is a seed
         self.max_extra_negatives, self.workdir, self.name = max_extra_negatives, workdir, name
+        # A person's labels for some training paragraphs (as `policy-tagger train --corrections`); those absent from a
+        # protocol's training side (a held-out document) are passed over.
+        self.corrections = {(c.doc_id, c.index): c for c in corrections}
 
     _fitted: dict[str, str] = {}   # one fit per (training data, settings) per process: predictors that wrap it reuse it
 
@@ -127,7 +131,8 @@ class EncoderPredictor:
 
         key = hashlib.sha256(json.dumps([[p.doc_id, p.index, p.text] for p in paragraphs], ensure_ascii=False).encode()
                              + np.asarray(soft_labels, dtype=np.float32).tobytes()
-                             + json.dumps([self.config.to_dict(), sorted(self.seed_docs or []), self.max_extra_negatives, self.units]).encode()).hexdigest()
+                             + json.dumps([self.config.to_dict(), sorted(self.seed_docs or []), self.max_extra_negatives, self.units,
+                                           sorted(map(repr, self.corrections.values()))]).encode()).hexdigest()
         if key not in self._fitted:
             self._fitted[key] = str(self._fit(paragraphs, soft_labels))
         self.model_ = ThemeModel.load(self._fitted[key])
@@ -145,16 +150,19 @@ class EncoderPredictor:
         from .harness import weak_labels
         from training.train import fit_model
 
-        soft = np.asarray(soft_labels)
+        soft = np.array(soft_labels, dtype=float)
+        fixed = {i for i, p in enumerate(paragraphs) if (p.doc_id, p.index) in self.corrections}
+        for i in fixed:
+            soft[i] = self.corrections[paragraphs[i].doc_id, paragraphs[i].index].soft_labels(paragraphs[i], self.theme_ids)
         seeds = sorted({p.doc_id for p in paragraphs if self.seed_docs is None or p.doc_id in self.seed_docs})
-        keep = sample_negatives([p.doc_id in seeds or soft[i].max() >= 0.5 for i, p in enumerate(paragraphs)], self.max_extra_negatives,
-                                self.config.seed)
+        keep = sample_negatives([p.doc_id in seeds or soft[i].max() >= 0.5 or i in fixed for i, p in enumerate(paragraphs)],
+                                self.max_extra_negatives, self.config.seed)
         sizes = Counter(p.doc_id for p in paragraphs)
         validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed, sizes=sizes)
-        units = [unit_row(paragraphs[i], soft[i]) for i in np.flatnonzero(keep)]
+        units = [unit_row(paragraphs[i], soft[i], source="correction" if i in fixed else "rules") for i in np.flatnonzero(keep)]
         if self.units == "paragraphs+sentences":   # as `policy-tagger label --units`: the seeds' training-side sentences
             sentences = [s for i in np.flatnonzero(keep) if paragraphs[i].doc_id in seeds and paragraphs[i].doc_id not in validation
-                         for s in sentence_units(paragraphs[i])]
+                         and i not in fixed for s in sentence_units(paragraphs[i])]
             if sentences:
                 units += [unit_row(s, y, unit="sentence") for s, y in zip(sentences, weak_labels(sentences, self.rule_set))]
         rows = {"train": [], "validation": []}

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from models import load_documents
 from training.config import TrainingConfig
-from training.dataset import DEFAULT_UNITS
+from training.dataset import DEFAULT_UNITS, Correction
 from training.default_model import REPORT_CORPUS
 from training.rules import RuleSet
 
@@ -19,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PREDICTORS = ("rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder")
 
 
-def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str, units: str):
+def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str, units: str,
+               corrections: Sequence[Correction] = ()):
     def encoder():
-        name = "fine-tuned encoder" + (" (paragraph units only)" if units == "paragraphs" else "") + suffix
-        return EncoderPredictor(rule_set, encoder_config, seed_docs=seed_ids, units=units, name=name)
+        name = ("fine-tuned encoder" + (" (paragraph units only)" if units == "paragraphs" else "") + suffix
+                + (f" + {len(corrections)} corrections" if corrections else ""))
+        return EncoderPredictor(rule_set, encoder_config, seed_docs=seed_ids, units=units, corrections=corrections, name=name)
 
     out = []
     for name in names:
@@ -49,23 +51,30 @@ def _renamed(predictor, suffix: str):
 
 
 def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols=("lodo", "out_of_genre"), extra: Sequence[Path] = (),
-                       encoder_config: TrainingConfig | None = None, units: str = DEFAULT_UNITS, log=print) -> list[Result]:
+                       encoder_config: TrainingConfig | None = None, units: str = DEFAULT_UNITS, corrections: Sequence[Correction] = (),
+                       log=print) -> list[Result]:
+    """Every predictor under each protocol.  `corrections` (people's labels for paragraphs of `extra`, never of a
+    gold set) replace those paragraphs' weak labels in the encoder's training data."""
     rule_set = RuleSet.load()
     seeds, _ = load_documents([ROOT / "seeds"])
     seed_ids = [d.doc_id for d in seeds]
     extra_docs = load_documents(extra)[0] if extra else []
     suffix = " + corpus" if extra_docs else ""
-    seed_gold = load_gold(SEED_GOLD, rule_set.theme_ids)
+    seed_gold, og_gold = load_gold(SEED_GOLD, rule_set.theme_ids), load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
+    # The seed gold covers every seed paragraph: corrections may name only paragraphs of the added data outside both gold sets.
+    og_keys = {(g.doc_id, g.index) for g in og_gold}
+    if clash := [c for c in corrections if c.doc_id in seed_ids or (c.doc_id, c.index) in og_keys]:
+        raise ValueError(f"{len(clash)} correction(s) name a seed or gold paragraph (e.g. {clash[0].doc_id}#{clash[0].index}): "
+                         "nothing may train on a gold set")
     results = []
     if "lodo" in protocols:
-        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units):
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units, corrections):
             t = time.time()
             results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs))
             log(f"lodo  {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     if "out_of_genre" in protocols:
         test_docs, _ = load_documents([REPORT_CORPUS])
-        og_gold = load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
-        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units):
+        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units, corrections):
             t = time.time()
             results.append(out_of_genre(factory, seeds, test_docs, og_gold, rule_set, extra=extra_docs))
             log(f"ood   {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")

@@ -168,3 +168,47 @@ def test_rules_and_model_adds_the_models_themes_except_where_an_exclusion_fired_
     tagged = [{rs.theme_ids[t] for t in np.flatnonzero(row >= hybrid.thresholds_)} for row in proba]
     assert tagged[0] == {"disability"} and tagged[1] == {"dibao", "affairs"} and tagged[2] == set()
     assert proba[1, 0] == pytest.approx(0.5 + 0.5 * (0.9 - 0.6) / 0.4)
+
+
+def test_the_encoder_trains_on_corrections_in_place_of_weak_labels_and_keeps_them(seed_documents, monkeypatch):
+    import training.train
+    from eval.baselines import EncoderPredictor
+    from eval.harness import weak_labels
+    from models import build_document
+    from training.dataset import Correction
+
+    rs = RuleSet.load()
+    corpus = build_document("corpus", "全面推行婚姻登记跨省通办。\n工业技术改造项目完成投资。\n外贸进出口稳定增长。")
+    paragraphs = [p for d in seed_documents for p in d.paragraphs] + list(corpus.paragraphs)
+    soft = weak_labels(paragraphs, rs)
+    assert soft[-3].max() >= 0.5 and soft[-2].max() < 0.5    # the rules label the first corpus line only
+    fixes = [Correction("corpus", 0, ()), Correction("corpus", 1, ("charity",), text_hash(corpus.paragraphs[1].text))]
+    seen = {}
+
+    class Captured(Exception):
+        pass
+
+    def capture(dd, *args, **kwargs):
+        seen["dd"] = dd
+        raise Captured
+
+    monkeypatch.setattr(training.train, "fit_model", capture)
+    with pytest.raises(Captured):
+        EncoderPredictor(rs, seed_docs=[d.doc_id for d in seed_documents], max_extra_negatives=0, corrections=fixes).fit(paragraphs, soft)
+    rows = {r["index"]: r for r in seen["dd"]["train"] if r["doc_id"] == "corpus"}
+    charity = rs.theme_ids.index("charity")
+    assert set(rows) == {0, 1}                                      # the third line: no weak label, no correction, no room
+    assert sum(rows[0]["labels"]) == 0 and rows[1]["labels"][charity] == 1 and sum(rows[1]["labels"]) == 1
+    assert {r["label_source"] for r in rows.values()} == {"correction"}
+
+
+def test_the_evaluation_refuses_corrections_of_gold_paragraphs(seed_documents):
+    from eval.gold import OUTGENRE_GOLD
+    from eval.run import evaluate_protocols
+    from training.dataset import Correction
+
+    with pytest.raises(ValueError, match="gold"):
+        evaluate_protocols(predictors=["rules"], protocols=[], corrections=[Correction(seed_documents[0].doc_id, 3, ())])
+    gold = json.loads(OUTGENRE_GOLD.read_text(encoding="utf-8").splitlines()[0])
+    with pytest.raises(ValueError, match="gold"):
+        evaluate_protocols(predictors=["rules"], protocols=[], corrections=[Correction(gold["doc_id"], gold["index"], ())])

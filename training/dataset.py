@@ -47,6 +47,12 @@ class Correction:
     labels: tuple[str, ...]
     text_hash: str | None = None
 
+    def soft_labels(self, paragraph: Paragraph, theme_ids: Sequence[str]) -> list[float]:
+        """The paragraph's labels as this correction sets them; an error if the paragraph's text has changed since."""
+        if self.text_hash and self.text_hash != text_hash(paragraph.text):
+            raise ValueError(f"correction for {self.doc_id}#{self.index} does not match the paragraph's text any more (hash {self.text_hash})")
+        return [1.0 if t in self.labels else 0.0 for t in theme_ids]
+
 
 def load_corrections(path: str | Path, theme_ids: Sequence[str]) -> list[Correction]:
     """JSONL rows `{"doc_id", "index", "labels": [...], "hash"?}`; an unknown theme is an error."""
@@ -143,10 +149,7 @@ def label_rows(documents: Sequence[Document], rule_set: RuleSet, *, method: str 
         source = "rules"
         fix = fixes.pop((p.doc_id, p.index), None)
         if fix is not None:
-            if fix.text_hash and fix.text_hash != text_hash(p.text):
-                raise ValueError(f"correction for {p.doc_id}#{p.index} does not match the paragraph's text any more (hash {fix.text_hash})")
-            soft = [1.0 if t in fix.labels else 0.0 for t in rule_set.theme_ids]
-            source = "correction"
+            soft, source = fix.soft_labels(p, rule_set.theme_ids), "correction"
         rows.append(unit_row(p, soft, fired=votes.fired(i), source=source))
     if fixes:
         missing = ", ".join(f"{d}#{i}" for d, i in list(fixes)[:5])
@@ -222,8 +225,14 @@ def rules_fingerprint(rule_set: RuleSet) -> str:
     return hashlib.sha256(rule_set.raw.encode("utf-8")).hexdigest()[:16]
 
 
+def corrections_fingerprint(corrections: Iterable[Correction]) -> str:
+    keys = sorted((c.doc_id, c.index, sorted(c.labels), c.text_hash or "") for c in corrections)
+    return hashlib.sha256(json.dumps(keys, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
 def save_dataset(dd, out: str | Path, rule_set: RuleSet, *, method: str, sources: Sequence[str], seed: int, validation_fraction: float,
-                 units: str = DEFAULT_UNITS, corpora: Sequence[str] = (), corpus_negatives: int = CORPUS_NEGATIVES) -> Path:
+                 units: str = DEFAULT_UNITS, corpora: Sequence[str] = (), corpus_negatives: int = CORPUS_NEGATIVES,
+                 corrections: Sequence[Correction] = ()) -> Path:
     """Write the DatasetDict plus `labeling.json` (what produced it), atomically."""
     with atomic_directory(out) as tmp:
         dd.save_to_disk(str(tmp / "data"))
@@ -231,6 +240,7 @@ def save_dataset(dd, out: str | Path, rule_set: RuleSet, *, method: str, sources
             "themes": rule_set.theme_ids, "theme_names": {t.id: t.name for t in rule_set.themes}, "rules_file": rule_set.source, "rules_sha256": rules_fingerprint(rule_set),
             "aggregation": method, "sources": list(sources) + list(corpora), "seed": seed, "validation_fraction": validation_fraction, "units": units,
             "corpora": {"sources": list(corpora), "negatives": corpus_negatives} if corpora else None,
+            "corrections": {"count": len(corrections), "sha256": corrections_fingerprint(corrections)} if corrections else None,
             "splits": {k: {"paragraphs": unit_counts(v).get("paragraph", 0), "sentence_units": unit_counts(v).get("sentence", 0),
                            "documents": sorted(set(v["doc_id"]))} for k, v in dd.items()},
         }

@@ -43,7 +43,9 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         f"from {data.get('train_documents')} documents; dataset sha256 {data.get('sha256')}."
         + (f" Of the corpora ({', '.join(corpora['sources'])}) only paragraphs: those the rules label and {corpora['negatives']} of "
            "the rest, drawn with the seed. Scores of this model on paragraphs of these sources are not held-out scores."
-           if (corpora := data.get("corpora")) else ""),
+           if (corpora := data.get("corpora")) else "")
+        + (f" {fixes['count']} paragraphs carry people's labels (corrections, sha256 {fixes['sha256']}) in place of the rules'."
+           if (fixes := data.get("corrections")) else ""),
         f"- Started from: {x.get('init_from') or 'the base model'}.", "",
         "## Training",
         f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "

@@ -137,8 +137,8 @@ def label_rows(documents: Sequence[Document], rule_set: RuleSet, *, method: str 
     """
     if units not in UNITS:
         raise ValueError(f"units must be one of {UNITS}, not {units!r}")
-    paragraphs = paragraphs_of(documents) + paragraphs_of(corpora)
-    n_reports = len(paragraphs) - len(paragraphs_of(corpora))
+    report_paragraphs = paragraphs_of(documents)
+    paragraphs, n_reports = report_paragraphs + paragraphs_of(corpora), len(report_paragraphs)
     votes = apply_rules(rule_set, paragraphs, progress=progress)
     kinds = [p.kind for p in paragraphs]
     proba = aggregate(votes, rule_set, kinds, method=method)

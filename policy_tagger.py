@@ -63,14 +63,14 @@ def segment(
 rules_app = typer.Typer(help="Inspect the labeling rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-DEFAULT_RULES = Path(__file__).resolve().parent / "training" / "themes.yaml"
-# training.dataset's DEFAULT_UNITS and CORPUS_NEGATIVES, not imported: the CLI starts without torch
+# models.rules.DEFAULT_RULES, training.dataset's DEFAULT_UNITS and CORPUS_NEGATIVES, not imported: the CLI starts without torch
+DEFAULT_RULES = Path(__file__).resolve().parent / "models" / "themes.yaml"
 DEFAULT_UNITS = "paragraphs+sentences"
 CORPUS_NEGATIVES = 1500
 
 
 def _load_rule_set(path: Path):
-    from training.rules import RuleConfigError, RuleSet
+    from models.rules import RuleConfigError, RuleSet
 
     try:
         return RuleSet.load(path)
@@ -100,7 +100,7 @@ def rules_report(
     from models.atomic import atomic_write_text
     from training.aggregate import aggregate
     from training.analysis import format_report
-    from training.rules import apply_rules, paragraphs_of
+    from models.rules import apply_rules, paragraphs_of
 
     rule_set = _load_rule_set(rules)
     docs = _load_docs(paths or [Path(__file__).resolve().parent / "seeds"])
@@ -239,7 +239,8 @@ def evaluate(
     predictor: List[str] = typer.Option(["rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder"],
                                         help="rules, label_model, tfidf, encoder, rules_tfidf, rules_encoder (repeatable); "
                                              "rules_X: the rules, with model X adding what they miss."),
-    protocol: List[str] = typer.Option(["lodo", "out_of_genre"], help="lodo and/or out_of_genre (repeatable)."),
+    protocol: List[str] = typer.Option(["in_genre", "lodo", "out_of_genre"],
+                                       help="in_genre (civil-affairs dev and test gold), lodo (seeds) and/or out_of_genre (repeatable)."),
     extra: List[Path] = typer.Option([], help="Unlabelled reports or corpora added as weakly labelled training data."),
     corrections: List[Path] = typer.Option([], help="JSONL of people's labels for paragraphs of --extra (as `train --corrections`): "
                                                      "the encoder trains on them instead of the weak labels."),
@@ -251,7 +252,7 @@ def evaluate(
     out: Path = typer.Option(Path(__file__).resolve().parent / "eval" / "results", help="Folder for the Markdown and JSON report."),
     name: str = typer.Option("report", help="File name (without extension) of the report."),
 ) -> None:
-    """Score predictors against gold labels: the two protocols on the shipped gold, or your own gold file."""
+    """Score predictors against gold labels: the protocols on the shipped gold, or your own gold file."""
     from eval.gold import GoldError
     from eval.run import evaluate_protocols, evaluate_user_gold, write
 
@@ -268,7 +269,7 @@ def evaluate(
         else:
             from training.config import TrainingConfig
             from training.dataset import load_corrections
-            from training.rules import RuleSet
+            from models.rules import RuleSet
 
             cfg = TrainingConfig.from_file(config) if config else None
             fixes = [c for f in corrections for c in load_corrections(f, RuleSet.load().theme_ids)]

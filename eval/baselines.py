@@ -11,9 +11,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from models.segment import Paragraph
-from training.aggregate import AGGREGATORS, rules_and_model
+from models.decision import rules_and_model
+from training.aggregate import AGGREGATORS
 from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, Correction, sample_negatives
-from training.rules import RuleSet, apply_rules
+from models.rules import RuleSet, apply_rules
 
 from training.thresholds import tune_thresholds
 
@@ -143,9 +144,7 @@ class EncoderPredictor:
         import tempfile
         from pathlib import Path
 
-        from datasets import Dataset, DatasetDict
-
-        from training.dataset import sentence_units, split_documents, unit_row
+        from training.dataset import sentence_units, split_documents, to_dataset_dict, unit_row
 
         from .harness import weak_labels
         from training.train import fit_model
@@ -168,9 +167,9 @@ class EncoderPredictor:
         rows = {"train": [], "validation": []}
         for row in units:
             rows["validation" if row["doc_id"] in validation else "train"].append(row)
-        dd = DatasetDict({k: Dataset.from_list(v) for k, v in rows.items() if v})
+        dd = to_dataset_dict(rows, self.theme_ids)
         labeling = {"themes": self.theme_ids, "theme_names": {}, "sources": ["(evaluation protocol)"],
-                    "aggregation": "weighted_vote", "rules_file": "training/themes.yaml", "rules_sha256": ""}
+                    "aggregation": "weighted_vote", "rules_file": "models/themes.yaml", "rules_sha256": ""}
         out = Path(tempfile.mkdtemp(prefix="policy-tagger-eval-", dir=self.workdir))
         return fit_model(dd, labeling, out / "model", config=self.config, progress=False)
 

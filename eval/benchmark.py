@@ -20,7 +20,7 @@ import torch
 
 from models import load_documents
 from models.tagger import NO_THEME_KINDS, Tagger
-from training.default_model import REPORT_CORPUS
+from training.corpus import REPORT_CORPUS
 
 from .gold import SEED_GOLD, align, load_gold
 from .metrics import score

@@ -21,6 +21,8 @@ from training.dataset import text_hash
 GOLD_DIR = Path(__file__).with_name("gold")
 SEED_GOLD = GOLD_DIR / "seeds.jsonl"
 OUTGENRE_GOLD = GOLD_DIR / "gwr_sample.jsonl"
+# Every paragraph of the civil-affairs corpus's dev and test documents (training/corpora/civil_affairs_reports/).
+IN_GENRE_GOLD = {"dev": GOLD_DIR / "civil_affairs_dev.jsonl", "test": GOLD_DIR / "civil_affairs_test.jsonl"}
 
 
 class GoldError(ValueError):

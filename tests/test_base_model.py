@@ -120,7 +120,7 @@ def test_the_real_base_model_fine_tunes_and_tags(tmp_path, seed_documents, monke
     from models import Tagger
     from training.config import TrainingConfig
     from training.dataset import build_dataset, save_dataset
-    from training.rules import RuleSet
+    from models.rules import RuleSet
     from training.train import train
 
     monkeypatch.setenv("POLICY_TAGGER_CACHE", str(tmp_path / "cache"))

@@ -36,6 +36,8 @@ def test_no_readable_report_is_an_error(tmp_path):
 
 def test_the_cli_defaults_are_the_libraries():
     import policy_tagger
+    from models.rules import DEFAULT_RULES
     from training.dataset import CORPUS_NEGATIVES, DEFAULT_UNITS
 
     assert (policy_tagger.DEFAULT_UNITS, policy_tagger.CORPUS_NEGATIVES) == (DEFAULT_UNITS, CORPUS_NEGATIVES)
+    assert policy_tagger.DEFAULT_RULES == DEFAULT_RULES

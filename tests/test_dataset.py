@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training.dataset import build_dataset, label_rows, load_corrections, load_dataset_dir, save_dataset, split_documents, text_hash
-from training.rules import RuleSet
+from models.rules import RuleSet
 
 
 def test_split_is_by_document_and_seeded():
@@ -33,7 +33,8 @@ def test_dataset_has_no_document_on_both_sides(seed_documents, tmp_path):
     paragraph_units = dd["train"]["unit"].count("paragraph") + dd["validation"]["unit"].count("paragraph")
     assert paragraph_units == sum(len(d.paragraphs) for d in seed_documents)
     row = dd["train"][0]
-    assert len(row["soft_labels"]) == len(rs.theme_ids) == len(row["labels"])
+    assert len(row["soft_labels"]) == len(rs.theme_ids)
+    assert all(0 <= k < len(rs.theme_ids) for k in row["labels"])
     save_dataset(dd, tmp_path / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
     again, meta = load_dataset_dir(tmp_path / "ds")
     assert again["validation"]["doc_id"] == dd["validation"]["doc_id"]
@@ -119,7 +120,7 @@ def test_a_corpus_adds_its_labelled_paragraphs_and_a_sample_of_the_rest_to_train
     rows = [r for r in dd["train"] if r["doc_id"].startswith("corpus")]
     assert not any(d.startswith("corpus") for d in dd["validation"]["doc_id"])
     assert {r["unit"] for r in rows} == {"paragraph"}                  # sentence units are the reports' only
-    labelled = [r for r in rows if max(r["labels"])]
+    labelled = [r for r in rows if r["labels"]]
     assert {r["text"] for r in labelled} >= set(lines[:2]) and any(r["label_source"] == "correction" for r in labelled)
     assert len(rows) - len(labelled) == 5
     # Seeded: the same draw again, another with another seed.
@@ -129,3 +130,20 @@ def test_a_corpus_adds_its_labelled_paragraphs_and_a_sample_of_the_rest_to_train
     assert drawn(again) == sorted(r["text"] for r in rows) != drawn(other)
     # The seeds' own paragraphs are all there, whatever the corpus.
     assert dd["train"]["unit"].count("paragraph") + len(dd["validation"]) - len(rows) == sum(len(d.paragraphs) for d in seed_documents)
+
+
+def test_the_label_columns_name_their_themes(seed_documents, tmp_path):
+    from datasets import load_from_disk
+
+    rs = RuleSet.load()
+    dd = build_dataset([seed_documents], rs, units="paragraphs")
+    save_dataset(dd, tmp_path / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
+    train = load_from_disk(str(tmp_path / "ds" / "data"))["train"]
+    assert train.features["labels"].feature.names == rs.theme_ids
+    assert train.features["soft_labels"].length == len(rs.theme_ids)
+    assert str(rs.theme_ids) in train.info.description
+    # A paragraph about 低保 says so by name, and its hard labels are the soft labels over 0.5.
+    row = next(r for r in train if "低保" in r["text"] and r["labels"])
+    names = [train.features["labels"].feature.int2str(k) for k in row["labels"]]
+    assert "dibao" in names
+    assert names == [t for t, x in zip(rs.theme_ids, row["soft_labels"]) if x >= 0.5]

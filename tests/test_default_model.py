@@ -4,7 +4,7 @@ from models.base_model import EMBEDDED
 from training.config import TrainingConfig
 from training.dataset import rules_fingerprint
 from training.default_model import is_current
-from training.rules import RuleSet
+from models.rules import RuleSet
 
 
 def _folder(path, config: TrainingConfig, rules_sha: str, corpora=None):

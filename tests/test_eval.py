@@ -6,12 +6,12 @@ import pytest
 
 import eval.metrics
 from eval.baselines import RulesPredictor, TfidfPredictor
-from eval.gold import GoldError, align, load_gold
+from eval.gold import GoldError, GoldRow, align, load_gold
 from eval.harness import leave_one_document_out
 from eval.metrics import score
 from training.thresholds import tune_thresholds
 from training.dataset import text_hash
-from training.rules import RuleSet
+from models.rules import RuleSet
 
 
 def test_metrics_docstring_examples():
@@ -128,7 +128,7 @@ def test_rules_predictor_matches_aggregated_votes(seed_documents):
 
 
 def test_rescale_puts_each_threshold_at_one_half():
-    from training.aggregate import rescale_at_threshold
+    from models.decision import rescale_at_threshold
 
     out = rescale_at_threshold(np.array([[0.0, 0.2, 0.4, 1.0]]), np.array([0.4, 0.4, 0.4, 0.4]))
     assert np.allclose(out, [[0.0, 0.25, 0.5, 1.0]])
@@ -198,7 +198,7 @@ def test_the_encoder_trains_on_corrections_in_place_of_weak_labels_and_keeps_the
     rows = {r["index"]: r for r in seen["dd"]["train"] if r["doc_id"] == "corpus"}
     charity = rs.theme_ids.index("charity")
     assert set(rows) == {0, 1}                                      # the third line: no weak label, no correction, no room
-    assert sum(rows[0]["labels"]) == 0 and rows[1]["labels"][charity] == 1 and sum(rows[1]["labels"]) == 1
+    assert rows[0]["labels"] == [] and rows[1]["labels"] == [charity]
     assert {r["label_source"] for r in rows.values()} == {"correction"}
 
 
@@ -212,3 +212,48 @@ def test_the_evaluation_refuses_corrections_of_gold_paragraphs(seed_documents):
     gold = json.loads(OUTGENRE_GOLD.read_text(encoding="utf-8").splitlines()[0])
     with pytest.raises(ValueError, match="gold"):
         evaluate_protocols(predictors=["rules"], protocols=[], corrections=[Correction(gold["doc_id"], gold["index"], ())])
+
+
+def test_the_in_genre_gold_covers_every_dev_and_test_paragraph_and_nothing_else():
+    from eval.gold import IN_GENRE_GOLD
+    from training.corpus import civil_affairs_documents, civil_affairs_manifest
+
+    themes = RuleSet.load().theme_ids
+    for split, path in IN_GENRE_GOLD.items():
+        docs = civil_affairs_documents(split)
+        gold = load_gold(path, themes)
+        paragraphs, y = align(gold, docs, themes)   # raises if a hash no longer matches its paragraph
+        assert {(p.doc_id, p.index) for p in paragraphs} == {(d.doc_id, p.index) for d in docs for p in d.paragraphs}
+        assert y.sum(axis=0).min() > 0              # every theme occurs in each split
+    train_ids = {m["id"] for m in civil_affairs_manifest() if m["split"] == "train"}
+    assert not train_ids & {g.doc_id for path in IN_GENRE_GOLD.values() for g in load_gold(path, themes)}
+
+
+def test_the_in_genre_protocol_fits_once_and_never_trains_on_held_out_text(seed_documents):
+    from eval.harness import in_genre
+    from models import build_document
+
+    rs = RuleSet.load()
+    themes = rs.theme_ids
+    held = build_document("held", "推进殡葬惠民。\n全面落实低保标准。")
+    gold = [GoldRow("held", 0, text_hash(held.paragraphs[0].text), ("affairs",)), GoldRow("held", 1, text_hash(held.paragraphs[1].text), ("dibao",))]
+    copy = build_document("copy", "推进殡葬惠民。")   # a training document that repeats a held-out paragraph
+    seen = []
+
+    class Spy:
+        name = "spy"
+
+        def fit(self, paragraphs, soft_labels):
+            seen.append([p.text for p in paragraphs])
+            self.thresholds_ = np.full(len(themes), 0.5)
+            return self
+
+        def predict_proba(self, paragraphs):
+            return RulesPredictor(rs).fit(paragraphs).predict_proba(paragraphs)
+
+    results = in_genre(Spy, seed_documents[:1] + [copy], {"dev": ([held], gold[:1]), "test": ([held], gold[1:])}, rs)
+    assert len(seen) == 1 and "推进殡葬惠民。" not in seen[0]
+    assert [r.protocol for r in results] == ["in_genre_dev", "in_genre_test"]
+    assert results[0].scores["micro"]["f1"] == 1.0 and results[1].scores["micro"]["f1"] == 1.0
+    with pytest.raises(ValueError, match="also training"):
+        in_genre(Spy, [held], {"dev": ([held], gold[:1])}, rs)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from models.segment import Paragraph, segment
-from training.aggregate import LabelModel, WeightedVote, aggregate
+from models.decision import WeightedVote
+from training.aggregate import LabelModel, aggregate
 from training.analysis import format_report, rule_summary
-from training.rules import ABSTAIN, NEGATIVE, POSITIVE, Rule, RuleConfigError, RuleSet, VoteMatrix, apply_rules
+from models.rules import ABSTAIN, NEGATIVE, POSITIVE, Rule, RuleConfigError, RuleSet, VoteMatrix, apply_rules
 
 THEMES = [{"id": "a", "name": "甲", "description": "d"}, {"id": "b", "name": "乙", "description": "d"}]
 

@@ -15,7 +15,7 @@ from tests.conftest import SEEDS
 from tests.tiny_model import build_tiny_base
 from training.config import TrainingConfig
 from training.dataset import build_dataset, save_dataset
-from training.rules import RuleSet
+from models.rules import RuleSet
 from training.train import train
 
 RAW = "◎記者\n一、推進殯葬改革(gǎi)\n新建公益性公墓3處,,婚姻登記全省通辦。另外，加強組織領導。\n<b>不是标签</b>"

@@ -1,6 +1,8 @@
-"""Bootstrapping and (re)training: theme rules, label aggregation, the weak-label dataset, fine-tuning."""
-from .aggregate import LabelModel, WeightedVote, aggregate
-from .rules import ABSTAIN, NEGATIVE, POSITIVE, Rule, RuleConfigError, RuleSet, Theme, VoteMatrix, apply_rules
+"""Bootstrapping and (re)training: label aggregation, the weak-label dataset, fine-tuning, the default model.
 
-__all__ = ["LabelModel", "WeightedVote", "aggregate", "ABSTAIN", "NEGATIVE", "POSITIVE", "Rule", "RuleConfigError",
-           "RuleSet", "Theme", "VoteMatrix", "apply_rules"]
+The rules themselves (themes.yaml, `RuleSet`, `apply_rules`) and the weighted vote live in `models/`: a running
+model uses them too.
+"""
+from .aggregate import LabelModel, aggregate
+
+__all__ = ["LabelModel", "aggregate"]

@@ -2,8 +2,7 @@
 
 Two aggregators with one interface (`fit(votes)` then `predict_proba(votes, kinds)`):
 
-- `WeightedVote`: each rule's weight is its prior accuracy.  Positive votes combine as a noisy-OR
-  (p = 1 - prod(1 - w)), exclusions scale that down (p *= prod(1 - w)); no vote means p = 0.
+- `WeightedVote` (`models.decision`, since tagging decides with it too): each rule's weight is its prior accuracy.
 - `LabelModel`: per theme, a naive-Bayes generative model (latent true label y; each rule fires
   with probability alpha_j when y = 1 and beta_j when y = 0) fitted by EM on the unlabelled
   votes, with the rules' weights as priors.  Unlike the vote it learns how often each rule fires
@@ -15,27 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rules import NEGATIVE, POSITIVE, RuleSet, VoteMatrix
-
-
-class WeightedVote:
-    def __init__(self, rule_set: RuleSet):
-        self.rule_set = rule_set
-
-    def fit(self, votes: VoteMatrix, kinds: list[str] | None = None) -> "WeightedVote":
-        return self   # nothing to learn: the weights are the rules' stated priors
-
-    def predict_proba(self, votes: VoteMatrix, kinds: list[str] | None = None) -> np.ndarray:
-        themes = self.rule_set.theme_ids
-        proba = np.zeros((votes.votes.shape[0], len(themes)))
-        weights = np.array([r.weight for r in votes.rules])
-        for t, theme in enumerate(themes):
-            cols = votes.theme_columns(theme)
-            v, w = votes.votes[:, cols], weights[cols]
-            miss = np.prod(np.where(v == POSITIVE, 1 - w, 1.0), axis=1)
-            keep = np.prod(np.where(v == NEGATIVE, 1 - w, 1.0), axis=1)
-            proba[:, t] = (1 - miss) * keep
-        return _no_theme(proba, kinds, self.rule_set)
+from models.decision import WeightedVote, content_mask, no_theme
+from models.rules import POSITIVE, RuleSet, VoteMatrix
 
 
 class LabelModel:
@@ -49,7 +29,7 @@ class LabelModel:
         self.params_: dict[str, dict] = {}
 
     def fit(self, votes: VoteMatrix, kinds: list[str] | None = None) -> "LabelModel":
-        content = _content_mask(kinds, self.rule_set, votes.votes.shape[0])
+        content = content_mask(kinds, self.rule_set, votes.votes.shape[0])
         start = WeightedVote(self.rule_set).predict_proba(votes)
         for t, theme in enumerate(self.rule_set.theme_ids):
             cols = votes.theme_columns(theme)
@@ -97,7 +77,7 @@ class LabelModel:
         for t, theme in enumerate(self.rule_set.theme_ids):
             fired = (votes.votes[:, votes.theme_columns(theme)] != 0).astype(float)
             proba[:, t] = self._posterior(fired, self.params_[theme])
-        return _no_theme(proba, kinds, self.rule_set)
+        return no_theme(proba, kinds, self.rule_set)
 
 
 AGGREGATORS = {"weighted_vote": WeightedVote, "label_model": LabelModel}
@@ -108,32 +88,3 @@ def aggregate(votes: VoteMatrix, rule_set: RuleSet, kinds: list[str] | None = No
     if method not in AGGREGATORS:
         raise ValueError(f"unknown aggregation method {method!r}; choose one of {sorted(AGGREGATORS)}")
     return AGGREGATORS[method](rule_set).fit(votes, kinds).predict_proba(votes, kinds)
-
-
-def rescale_at_threshold(proba: np.ndarray, thresholds) -> np.ndarray:
-    """Map each theme's score so that its threshold lands on 0.5 (piecewise linear, monotone, [0, 1] -> [0, 1])."""
-    thr = np.clip(np.asarray(thresholds, dtype=float), 1e-6, 1 - 1e-6)
-    return np.where(proba < thr, 0.5 * proba / thr, 0.5 + 0.5 * (proba - thr) / (1 - thr))
-
-
-def rules_and_model(votes: VoteMatrix, rules_proba: np.ndarray, model_proba: np.ndarray, thresholds, rule_set: RuleSet,
-                    kinds: list[str] | None = None) -> np.ndarray:
-    """The rules' vote, with a model adding what they miss; a theme is tagged where the result is >= 0.5.
-
-    score = max(rules' aggregated vote, model score rescaled so that its threshold sits at 0.5), except
-    that the model cannot add a theme one of whose exclusion rules fired, nor tag a no-theme paragraph.
-    """
-    vetoed = np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
-    vetoed |= ~_content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
-    return np.maximum(rules_proba, np.where(vetoed, 0.0, rescale_at_threshold(model_proba, thresholds)))
-
-
-def _content_mask(kinds, rule_set: RuleSet, n: int) -> np.ndarray:
-    if kinds is None:
-        return np.ones(n, dtype=bool)
-    return np.array([k not in rule_set.no_theme_kinds for k in kinds])
-
-
-def _no_theme(proba: np.ndarray, kinds, rule_set: RuleSet) -> np.ndarray:
-    proba[~_content_mask(kinds, rule_set, proba.shape[0])] = 0.0
-    return proba

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import POSITIVE, RuleSet, VoteMatrix
+from models.rules import POSITIVE, RuleSet, VoteMatrix
 
 
 @dataclass(frozen=True)

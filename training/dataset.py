@@ -22,7 +22,7 @@ from models.modeling import RULES_FILE
 from models.segment import Paragraph, Sentence
 
 from .aggregate import aggregate
-from .rules import RuleSet, apply_rules, paragraphs_of
+from models.rules import RuleSet, apply_rules, paragraphs_of
 
 LABEL_THRESHOLD = 0.5
 UNITS = ("paragraphs", "paragraphs+sentences")
@@ -183,23 +183,55 @@ def build_dataset(documents_by_source: Sequence[Sequence[Document]], rule_set: R
     `corpora` (`label_rows`) add to train only: validation, which stops training and may tune
     thresholds, stays in the genre of the reports being tagged.
     """
-    from datasets import Dataset, DatasetDict, Features, Sequence as Seq, Value
-
     documents = [d for group in documents_by_source for d in group]
     rows = label_rows(documents, rule_set, method=method, corrections=corrections, units=units, progress=progress,
                       corpora=[d for group in corpora for d in group], corpus_negatives=corpus_negatives, seed=seed)
     validation = split_documents([[d.doc_id for d in g] for g in documents_by_source], validation_fraction=validation_fraction, seed=seed,
                                  sizes={d.doc_id: len(d.paragraphs) for d in documents})
-    features = Features({
-        "doc_id": Value("string"), "index": Value("int32"), "kind": Value("string"), "heading": Value("string"),
-        "text": Value("string"), "hash": Value("string"), "soft_labels": Seq(Value("float32")),
-        "labels": Seq(Value("int8")), "rules": Seq(Value("string")), "label_source": Value("string"), "unit": Value("string"),
-    })
     split = {"train": [r for r in rows if r["doc_id"] not in validation],
              "validation": [r for r in rows if r["doc_id"] in validation and r["unit"] == "paragraph"]}
+    return to_dataset_dict(split, rule_set.theme_ids)
+
+
+def to_dataset_dict(splits: Mapping[str, Sequence[dict]], theme_ids: Sequence[str]):
+    """A `DatasetDict` of label rows (`unit_row`), with named label columns (`dataset_features`)."""
+    from datasets import Dataset, DatasetDict
+
+    features, info = dataset_features(theme_ids)
     # An empty split is left out: datasets cannot reload a split saved with no rows.
-    dd = DatasetDict({k: Dataset.from_list(v, features=features) for k, v in split.items() if v})
-    return dd
+    return DatasetDict({k: Dataset.from_list([_stored(r) for r in v], features=features, info=info) for k, v in splits.items() if v})
+
+
+def dataset_features(theme_ids: Sequence[str]):
+    """(Features, DatasetInfo) of a weak-label dataset: the label columns name their themes.
+
+    `labels` is the datasets convention for multi-label classification, a list of class ids
+    (`ds.features["labels"].feature.names` are the themes); `soft_labels` has one probability per theme, in that order.
+    """
+    from datasets import ClassLabel, DatasetInfo, Features, Sequence as Seq, Value
+
+    features = Features({
+        "doc_id": Value("string"), "index": Value("int32"), "kind": Value("string"), "heading": Value("string"),
+        "text": Value("string"), "hash": Value("string"), "soft_labels": Seq(Value("float32"), length=len(theme_ids)),
+        "labels": Seq(ClassLabel(names=list(theme_ids))), "rules": Seq(Value("string")), "label_source": Value("string"),
+        "unit": Value("string"),
+    })
+    info = DatasetInfo(features=features, description=f"Weak (soft) theme labels per paragraph. soft_labels[k] is P(theme k) for k over {list(theme_ids)}; "
+                                   "labels are the themes with soft_labels >= 0.5, as ClassLabel ids.")
+    return features, info
+
+
+def _stored(row: dict) -> dict:
+    """A label row as the dataset stores it: hard labels as the ids of its themes rather than a 0/1 vector."""
+    return {**row, "labels": [k for k, y in enumerate(row["labels"]) if y]}
+
+
+def multi_hot(label_ids: Sequence[Sequence[int]], n_themes: int) -> np.ndarray:
+    """The dataset's `labels` column (lists of theme ids) as an (n, n_themes) 0/1 matrix."""
+    y = np.zeros((len(label_ids), n_themes), dtype=bool)
+    for i, ids in enumerate(label_ids):
+        y[i, list(ids)] = True
+    return y
 
 
 def unit_counts(ds) -> dict[str, int]:
@@ -211,7 +243,7 @@ def unit_counts(ds) -> dict[str, int]:
 def summarise(dd, theme_ids: Sequence[str]) -> str:
     lines = []
     for name, ds in dd.items():
-        labels = np.array(ds["labels"]) if len(ds) else np.zeros((0, len(theme_ids)))
+        labels = multi_hot(ds["labels"], len(theme_ids))
         no_vote = sum(1 for r in ds["rules"] if not r)
         docs = len(set(ds["doc_id"]))
         n = unit_counts(ds)

@@ -1,5 +1,5 @@
-"""The embedded default model: trained on first use from the seeds (and the report corpus beside the project,
-when it is there), kept in the git-ignored cache."""
+"""The embedded default model: trained on first use from the seeds and the corpora in the repository, kept in the
+git-ignored cache."""
 from __future__ import annotations
 
 import json
@@ -9,15 +9,14 @@ from pathlib import Path
 
 from models.base_model import EMBEDDED
 from models.modeling import META_FILE
+from models.rules import RuleSet
 
 from .config import CONFIG_FILE, TrainingConfig
+from .corpus import REPORT_CORPUS
 from .dataset import CORPUS_NEGATIVES, DEFAULT_UNITS, build_dataset, rules_fingerprint, save_dataset
-from .rules import RuleSet
 from .train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-# National government work reports, 1954-2025 (read in place, never copied into the project).
-REPORT_CORPUS = ROOT.parent / "shared" / "corpora" / "government_work_reports.jsonl"
 
 
 def cache_dir() -> Path:
@@ -46,22 +45,22 @@ def ensure_default_model(*, seeds: Path = ROOT / "seeds", corpus: Path = REPORT_
 
     Out of date: trained with other settings, rules or corpora than today's, e.g. after an update that
     changed the recipe.  The old folder serves until the new one is complete (`train` swaps it in).
-    Without the corpus the model learns from the seeds alone, and says so in its model card.
+    The corpus is part of the repository; a checkout without it is broken, and says so.
     """
     from models import load_documents
 
     folder = default_model_dir()
     config = config or TrainingConfig(base_model=EMBEDDED)
     rule_set = RuleSet.load()
-    corpora = [corpus] if corpus.is_file() else []
+    if not corpus.is_file():
+        raise FileNotFoundError(f"the default model's corpus {corpus} is missing: it is part of the repository (git checkout it)")
+    corpora = [corpus]
     if is_current(folder, config, rule_set, corpora):
         return folder
     reason = "is out of date (other settings, rules or data)" if (folder / META_FILE).is_file() else "is not there yet"
     data = " and ".join(str(p) for p in [seeds, *corpora])
     print(f"The default model at {folder} {reason}: training it from {data} on the embedded base model "
           "(once; minutes on a laptop CPU).", file=sys.stderr)
-    if not corpora:
-        print(f"(no corpus at {corpus}: the seeds alone, a weaker student; see README)", file=sys.stderr)
     docs, _ = load_documents([seeds])
     corpus_docs = [load_documents([p])[0] for p in corpora]
     dd = build_dataset([docs], rule_set, seed=config.seed, units=DEFAULT_UNITS, corpora=corpus_docs, progress=True)

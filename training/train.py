@@ -26,7 +26,7 @@ from models.atomic import atomic_directory
 from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, append_mean_pooling_layer, make_windows, pool_windows
 
 from .config import CONFIG_FILE, TrainingConfig
-from .dataset import load_dataset_dir, unit_counts
+from .dataset import load_dataset_dir, multi_hot, unit_counts
 from .model_card import write_model_card
 from .thresholds import tune_thresholds
 
@@ -298,7 +298,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     thresholds, metrics = np.full(len(themes), config.default_threshold), {}
     if val_cache:
         val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
-        y_hard = np.asarray(val_rows["labels"]).astype(bool)
+        y_hard = multi_hot(val_rows["labels"], len(themes))
         if config.thresholds == "tuned":
             thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_model_thresholds": _micro(y_hard, val_proba >= thresholds)},

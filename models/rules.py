@@ -1,4 +1,7 @@
-"""Themes and labeling rules as data (themes.yaml), and applying the rules to paragraphs.
+"""Themes and labeling rules as data (models/themes.yaml), and applying the rules to paragraphs.
+
+The rules are part of a running model: they label training data, locate a tagged theme's evidence and
+take part in the `rules` and `rules+model` decisions, so they live with the code that runs models.
 
 A rule is a small named object in the spirit of snorkel's labeling functions: one paragraph in,
 one vote out (POSITIVE for its theme, NEGATIVE for an exclusion, ABSTAIN).  Applying a rule set to
@@ -17,7 +20,7 @@ import numpy as np
 import yaml
 from tqdm.auto import tqdm
 
-from models.segment import Paragraph
+from .segment import Paragraph
 
 POSITIVE, ABSTAIN, NEGATIVE = 1, 0, -1
 DEFAULT_RULES = Path(__file__).with_name("themes.yaml")

@@ -237,7 +237,7 @@ def tag(
 @app.command()
 def evaluate(
     predictor: List[str] = typer.Option(["rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder"],
-                                        help="rules, label_model, tfidf, encoder, rules_tfidf, rules_encoder (repeatable); "
+                                        help="rules, label_model, tfidf, encoder, rules_tfidf, rules_encoder, default_model, rules_default_model (repeatable); "
                                              "rules_X: the rules, with model X adding what they miss."),
     protocol: List[str] = typer.Option(["in_genre", "lodo", "out_of_genre"],
                                        help="in_genre (civil-affairs dev and test gold), lodo (seeds) and/or out_of_genre (repeatable)."),

@@ -178,7 +178,7 @@ class EncoderPredictor:
 
 
 class RulesAndModelPredictor:
-    """The rules, with a trained model adding what they miss (`training.aggregate.rules_and_model`)."""
+    """The rules, with a trained model adding what they miss (`models.decision.rules_and_model`)."""
 
     def __init__(self, rule_set: RuleSet, model_predictor, name: str | None = None):
         self.rule_set, self.model_predictor = rule_set, model_predictor

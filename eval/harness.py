@@ -43,19 +43,30 @@ def weak_labels(paragraphs, rule_set: RuleSet, method: str = "weighted_vote") ->
     return aggregate(apply_rules(rule_set, paragraphs), rule_set, [p.kind for p in paragraphs], method=method)
 
 
+def training_labels(paragraphs, rule_set: RuleSet, method: str = "weighted_vote", corrections: Sequence = ()) -> np.ndarray:
+    """The weak labels, with people's labels (`training.dataset.Correction`) in place of them where a correction names the paragraph."""
+    soft = weak_labels(paragraphs, rule_set, method)
+    fixes = {(c.doc_id, c.index): c for c in corrections}
+    for i, p in enumerate(paragraphs):
+        if (fix := fixes.get((p.doc_id, p.index))) is not None:
+            soft[i] = fix.soft_labels(p, rule_set.theme_ids)
+    return soft
+
+
 def _training_paragraphs(documents: Sequence[Document], exclude_hashes: set[str]):
     return [p for p in paragraphs_of(documents) if text_hash(p.text) not in exclude_hashes]
 
 
 def leave_one_document_out(factory: PredictorFactory, seeds: Sequence[Document], gold: Sequence[GoldRow], rule_set: RuleSet,
-                           *, extra: Sequence[Document] = (), method: str = "weighted_vote", exclude_hashes: set[str] = frozenset()) -> Result:
+                           *, extra: Sequence[Document] = (), method: str = "weighted_vote", exclude_hashes: set[str] = frozenset(),
+                           corrections: Sequence = ()) -> Result:
     theme_ids = rule_set.theme_ids
     y_all, pred_all, folds, name = [], [], {}, ""
     for held in seeds:
         train_docs = [d for d in seeds if d.doc_id != held.doc_id]
         assert held.doc_id not in {d.doc_id for d in train_docs}
         train = _training_paragraphs(list(train_docs) + list(extra), exclude_hashes)
-        predictor = factory().fit(train, weak_labels(train, rule_set, method))
+        predictor = factory().fit(train, training_labels(train, rule_set, method, corrections))
         name = predictor.name
         rows = [g for g in gold if g.doc_id == held.doc_id]
         paragraphs, y = align(rows, [held], theme_ids)
@@ -67,19 +78,20 @@ def leave_one_document_out(factory: PredictorFactory, seeds: Sequence[Document],
 
 
 def out_of_genre(factory: PredictorFactory, seeds: Sequence[Document], test_docs: Sequence[Document], gold: Sequence[GoldRow],
-                 rule_set: RuleSet, *, extra: Sequence[Document] = (), method: str = "weighted_vote") -> Result:
+                 rule_set: RuleSet, *, extra: Sequence[Document] = (), method: str = "weighted_vote", corrections: Sequence = ()) -> Result:
     theme_ids = rule_set.theme_ids
     paragraphs, y = align(gold, test_docs, theme_ids)
     exclude = {text_hash(p.text) for p in paragraphs}
     train = _training_paragraphs(list(seeds) + list(extra), exclude)
-    predictor = factory().fit(train, weak_labels(train, rule_set, method))
+    predictor = factory().fit(train, training_labels(train, rule_set, method, corrections))
     pred = (predictor.predict_proba(paragraphs) >= predictor.thresholds_).astype(int)
     return Result(predictor.name, "out_of_genre", score(y, pred, theme_ids))
 
 
 def in_genre(factory: PredictorFactory, train_docs: Sequence[Document], held_out: dict[str, tuple[Sequence[Document], Sequence[GoldRow]]],
-             rule_set: RuleSet, *, extra: Sequence[Document] = (), method: str = "weighted_vote") -> list[Result]:
+             rule_set: RuleSet, *, extra: Sequence[Document] = (), method: str = "weighted_vote", corrections: Sequence = ()) -> list[Result]:
     """One fit on `train_docs` (+ `extra`), scored on each held-out split: {"dev": (documents, gold), "test": ...}.
+    Every learned predictor trains on `corrections` (people's labels of training paragraphs) in place of their weak labels.
 
     The held-out documents are never trained on; their paragraphs' text is removed from the training side as well,
     so that a paragraph repeated in another document (a slogan, a heading) cannot carry its gold over.
@@ -91,7 +103,7 @@ def in_genre(factory: PredictorFactory, train_docs: Sequence[Document], held_out
         raise ValueError(f"held-out document(s) {sorted(clash)[:3]} are also training documents")
     exclude = {text_hash(p.text) for paragraphs, _ in aligned.values() for p in paragraphs}
     train = _training_paragraphs(list(train_docs) + list(extra), exclude)
-    predictor = factory().fit(train, weak_labels(train, rule_set, method))
+    predictor = factory().fit(train, training_labels(train, rule_set, method, corrections))
     results = []
     for split, (paragraphs, y) in aligned.items():
         pred = (predictor.predict_proba(paragraphs) >= predictor.thresholds_).astype(int)

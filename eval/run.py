@@ -17,19 +17,34 @@ from .harness import Result, in_genre, leave_one_document_out, out_of_genre, sco
 
 ROOT = Path(__file__).resolve().parents[1]
 PREDICTORS = ("rules", "label_model", "tfidf", "encoder", "rules_tfidf", "rules_encoder")
+# The default model as it ships (trained by training/default_recipe.json, never on a dev or test document): scored
+# as it is, in genre only (it trained on the seeds and the government reports, the other protocols' held-out text).
+SHIPPED_PREDICTORS = ("default_model", "rules_default_model")
 PROTOCOLS = ("in_genre", "lodo", "out_of_genre")
 
 
 def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config: TrainingConfig | None, suffix: str, units: str,
                corrections: Sequence[Correction] = ()):
     def encoder():
-        name = ("fine-tuned encoder" + (" (paragraph units only)" if units == "paragraphs" else "") + suffix
-                + (f" + {len(corrections)} corrections" if corrections else ""))
+        name = "fine-tuned encoder" + (" (paragraph units only)" if units == "paragraphs" else "") + suffix
         return EncoderPredictor(rule_set, encoder_config, seed_docs=seed_ids, units=units, corrections=corrections, name=name)
+
+    def default_model():
+        from models.modeling import ThemeModel
+        from training.default_model import ensure_default_model
+
+        model = ThemeModel.load(ensure_default_model())
+        if model.themes != rule_set.theme_ids:
+            raise ValueError(f"the default model's themes {model.themes} differ from the rule file's {rule_set.theme_ids}")
+        return TextPredictor("the default model (as shipped)", model.predict_proba, model.thresholds)
 
     out = []
     for name in names:
-        if name == "rules":
+        if name == "default_model":
+            out.append(default_model)
+        elif name == "rules_default_model":
+            out.append(lambda: RulesAndModelPredictor(rule_set, default_model()))
+        elif name == "rules":
             out.append(lambda: RulesPredictor(rule_set))
         elif name == "label_model":
             out.append(lambda: RulesPredictor(rule_set, "label_model"))
@@ -42,7 +57,7 @@ def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config
         elif name == "rules_encoder":   # the encoder fit is shared with the `encoder` row (EncoderPredictor memoises)
             out.append(lambda: RulesAndModelPredictor(rule_set, encoder()))
         else:
-            raise ValueError(f"unknown predictor {name!r}; choose from {PREDICTORS}")
+            raise ValueError(f"unknown predictor {name!r}; choose from {PREDICTORS + SHIPPED_PREDICTORS}")
     return out
 
 
@@ -62,11 +77,14 @@ def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols: Seq
     """
     if unknown := set(protocols) - set(PROTOCOLS):
         raise ValueError(f"unknown protocol(s) {sorted(unknown)}; choose from {PROTOCOLS}")
+    if set(predictors) & set(SHIPPED_PREDICTORS) and set(protocols) - {"in_genre"}:
+        raise ValueError(f"{sorted(set(predictors) & set(SHIPPED_PREDICTORS))} can be scored in genre only: the default model "
+                         "trained on the seeds and the government reports (use --protocol in_genre)")
     rule_set = RuleSet.load()
     seeds, _ = load_documents([ROOT / "seeds"])
     seed_ids = [d.doc_id for d in seeds]
     extra_docs = load_documents(extra)[0] if extra else []
-    suffix = " + corpus" if extra_docs else ""
+    suffix = (" + corpus" if extra_docs else "") + (f" + {len(corrections)} corrections" if corrections else "")
     seed_gold, og_gold = load_gold(SEED_GOLD, rule_set.theme_ids), load_gold(OUTGENRE_GOLD, rule_set.theme_ids)
     # The seed gold covers every seed paragraph: corrections may name only paragraphs of the added data outside both gold sets.
     og_keys = {(g.doc_id, g.index) for g in og_gold}
@@ -81,21 +99,24 @@ def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols: Seq
         if clash := [c for c in corrections if (c.doc_id, c.index) in held_keys]:
             raise ValueError(f"{len(clash)} correction(s) name a dev or test paragraph (e.g. {clash[0].doc_id}#{clash[0].index}): "
                              "nothing may train on a gold set")
-        for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units, corrections):
+        # The corpus's train documents are reports of the genre: all their paragraphs train, and whole documents of
+        # them validate (early stopping), as `policy-tagger train --data` does with a report folder.
+        report_ids = seed_ids + [d.doc_id for d in genre_train]
+        for factory in _factories(predictors, rule_set, report_ids, encoder_config, suffix, units, corrections):
             t = time.time()
-            results += in_genre(factory, seeds + genre_train, held_out, rule_set, extra=extra_docs)
+            results += in_genre(factory, seeds + genre_train, held_out, rule_set, extra=extra_docs, corrections=corrections)
             log(f"genre {results[-1].predictor:45s} micro-F1 dev {results[-2].scores['micro']['f1']:.3f} "
                 f"test {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     if "lodo" in protocols:
         for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units, corrections):
             t = time.time()
-            results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs))
+            results.append(leave_one_document_out(factory, seeds, seed_gold, rule_set, extra=extra_docs, corrections=corrections))
             log(f"lodo  {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     if "out_of_genre" in protocols:
         test_docs, _ = load_documents([REPORT_CORPUS])
         for factory in _factories(predictors, rule_set, seed_ids, encoder_config, suffix, units, corrections):
             t = time.time()
-            results.append(out_of_genre(factory, seeds, test_docs, og_gold, rule_set, extra=extra_docs))
+            results.append(out_of_genre(factory, seeds, test_docs, og_gold, rule_set, extra=extra_docs, corrections=corrections))
             log(f"ood   {results[-1].predictor:45s} micro-F1 {results[-1].scores['micro']['f1']:.3f}  ({time.time() - t:.0f} s)")
     return results
 

@@ -1,7 +1,11 @@
-"""Read reports from disk: .txt/.md (any common Chinese encoding), .docx and .html, files or folders.
+"""Read reports from disk: .txt/.md (any common Chinese encoding), .docx, .html and .pdf (its text layer), files or folders.
 
 A `.jsonl` file is a corpus: one report per line, with its text in `content` (or `text`) and its
 id in `id` or `title` (the layout of training/corpora/government_work_reports.jsonl).
+
+A folder with a `manifest.jsonl` (one `{"id", "split", ...}` per document, documents in `docs/<id>.txt`) is a
+split corpus (training/corpora/civil_affairs_reports/): `FOLDER` reads every document, `FOLDER:SPLIT` (e.g.
+`training/corpora/civil_affairs_reports:train`) only that split's, so held-out documents stay out of training.
 
 Bad input never passes silently and never stops a folder run: each problem is an `IngestError`
 naming the file and what is wrong, and `read_reports` collects them as skipped files.
@@ -15,7 +19,7 @@ from typing import Iterable, Iterator
 
 from charset_normalizer import from_bytes
 
-SUPPORTED = (".txt", ".md", ".docx", ".html", ".htm", ".jsonl")
+SUPPORTED = (".txt", ".md", ".docx", ".html", ".htm", ".pdf", ".jsonl")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # far above any real report; protects memory from a mistaken dump file
 # Encodings reports arrive in; detection is restricted to them so that a GBK file is never read as, say, cp1252.
 CANDIDATES = ["utf_8", "gb18030", "big5", "utf_16", "utf_16_le", "utf_16_be"]
@@ -116,6 +120,13 @@ def read_report(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RawR
         raise IngestError(path, f"file is {size:,} bytes, above the limit of {max_bytes:,}; raise --max-bytes to read it")
     if suffix == ".docx":
         text, encoding = _docx_text(path), "docx"
+    elif suffix == ".pdf":
+        from .pdf import PdfTextError, pdf_text
+
+        try:
+            text, encoding = pdf_text(path), "pdf"
+        except PdfTextError as err:
+            raise IngestError(path, str(err)) from err
     else:
         text, encoding = decode(path.read_bytes(), path)
         if suffix in (".html", ".htm"):
@@ -159,10 +170,38 @@ def read_corpus(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list
     return reports
 
 
+MANIFEST = "manifest.jsonl"
+
+
+def split_corpus_files(folder: str | Path, split: str | None = None) -> list[Path]:
+    """The documents of a split corpus folder (all, or one split's), in manifest order."""
+    import json
+
+    folder = Path(folder)
+    records = [json.loads(line) for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines() if line.strip()]
+    splits = sorted({str(r.get("split")) for r in records})
+    if split is not None and split not in splits:
+        raise IngestError(folder, f"no split {split!r} in {MANIFEST}; its splits are {splits}")
+    return [folder / "docs" / f"{r['id']}.txt" for r in records if split is None or r.get("split") == split]
+
+
+def _split_spec(p: Path) -> tuple[Path, str] | None:
+    """`FOLDER:SPLIT` where FOLDER is a split corpus, else None."""
+    folder, sep, split = str(p).rpartition(":")
+    if sep and split and not p.exists() and (Path(folder) / MANIFEST).is_file():
+        return Path(folder), split
+    return None
+
+
 def iter_report_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as given, and every file under a folder (sorted; hidden files and READMEs skipped)."""
+    """Files as given, and every file under a folder (sorted; hidden files and READMEs skipped); a split corpus
+    folder (or `FOLDER:SPLIT`) gives its documents in manifest order."""
     for p in map(Path, paths):
-        if p.is_dir():
+        if (spec := _split_spec(p)) is not None:
+            yield from split_corpus_files(*spec)
+        elif p.is_dir() and (p / MANIFEST).is_file():
+            yield from split_corpus_files(p)
+        elif p.is_dir():
             yield from sorted(f for f in p.rglob("*") if _is_report_in_folder(p, f))
         else:
             yield p
@@ -172,7 +211,12 @@ def read_reports(paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BY
     """Read many files and folders; a bad file is recorded in `skipped` and the rest go on."""
     result = IngestResult()
     seen: dict[str, Path] = {}
-    for path in iter_report_paths(paths):
+    try:
+        files = list(iter_report_paths(paths))
+    except IngestError as err:
+        result.skipped.append(err)
+        return result
+    for path in files:
         try:
             reports = read_corpus(path, max_bytes=max_bytes) if path.suffix.lower() == ".jsonl" else [read_report(path, max_bytes=max_bytes)]
         except IngestError as err:

@@ -1,33 +1,36 @@
 import json
 
-from models.base_model import EMBEDDED
-from training.config import TrainingConfig
-from training.dataset import rules_fingerprint
-from training.default_model import is_current
+import pytest
+
 from models.rules import RuleSet
+from training.default_model import is_current, load_recipe, recipe_config, recipe_fingerprint
 
 
-def _folder(path, config: TrainingConfig, rules_sha: str, corpora=None):
+def _folder(path, fingerprint):
     path.mkdir()
-    (path / "training_config.json").write_text(json.dumps(config.to_dict()), encoding="utf-8")
-    meta = {"themes": [], "thresholds": [], "rules": {"sha256": rules_sha}, "data": {"corpora": corpora}}
-    (path / "policy_tagger.json").write_text(json.dumps(meta), encoding="utf-8")
+    (path / "policy_tagger.json").write_text(json.dumps({"themes": [], "thresholds": [], "recipe": {"sha256": fingerprint}}), encoding="utf-8")
     return path
 
 
-def test_a_default_model_trained_with_other_settings_or_rules_is_out_of_date(tmp_path):
-    rs, config = RuleSet.load(), TrainingConfig(base_model=EMBEDDED)
-    assert is_current(_folder(tmp_path / "same", config, rules_fingerprint(rs)), config, rs)
-    assert not is_current(_folder(tmp_path / "settings", TrainingConfig(base_model=EMBEDDED, pooling="cls", freeze_layers=11),
-                                  rules_fingerprint(rs)), config, rs)
-    assert not is_current(_folder(tmp_path / "rules", config, "0" * 16), config, rs)
-    assert not is_current(tmp_path / "missing", config, rs)
+def test_the_recipe_names_only_what_the_repository_holds_and_never_a_held_out_document():
+    recipe = load_recipe()
+    recipe_config(recipe)   # a valid TrainingConfig
+    assert "training/corpora/civil_affairs_reports:train" in recipe["data"]
+    assert not any(":dev" in s or ":test" in s for s in recipe["data"] + recipe["corpora"])
+    assert len(recipe_fingerprint(recipe, RuleSet.load())) == 16
 
 
-def test_a_default_model_trained_without_the_corpus_there_now_is_out_of_date(tmp_path):
-    rs, config, sha = RuleSet.load(), TrainingConfig(base_model=EMBEDDED), rules_fingerprint(RuleSet.load())
-    corpus = tmp_path / "elsewhere" / "reports.jsonl"
-    with_corpus = _folder(tmp_path / "with", config, sha, {"sources": ["/old/place/reports.jsonl"], "negatives": 1500})
-    assert is_current(with_corpus, config, rs, [corpus])           # by name: a moved checkout keeps its model
-    assert not is_current(with_corpus, config, rs, [])
-    assert not is_current(_folder(tmp_path / "without", config, sha), config, rs, [corpus])
+def test_a_default_model_made_by_another_recipe_rules_or_data_is_out_of_date(tmp_path):
+    recipe, rules = load_recipe(), RuleSet.load()
+    sha = recipe_fingerprint(recipe, rules)
+    assert is_current(_folder(tmp_path / "same", sha), sha)
+    assert not is_current(tmp_path / "missing", sha)
+    # Any setting, any rule, any file the recipe reads: the fingerprint moves.
+    assert recipe_fingerprint({**recipe, "config": {"epochs": 3}}, rules) != sha
+    changed = RuleSet.from_dict({"themes": [{"id": t.id, "name": t.name, "description": t.description} for t in rules.themes],
+                                 "rules": [{"name": f"r_{t.id}", "theme": t.id, "pattern": t.name} for t in rules.themes]}, raw="other rules")
+    assert recipe_fingerprint(recipe, changed) != sha
+    fixes = tmp_path / "fixes.jsonl"
+    fixes.write_text('{"doc_id": "x", "index": 0, "labels": []}\n', encoding="utf-8")
+    with pytest.raises(ValueError):   # a path outside the repository is refused rather than silently read
+        recipe_fingerprint({**recipe, "corrections": [str(fixes)]}, rules)

@@ -42,7 +42,8 @@ def test_markdown_docx_and_html(tmp_path):
     ("empty.txt", b"", "empty file"),
     ("blank.txt", b"  \n\n ", "contains no text"),
     ("image.txt", bytes(range(256)) * 20, "binary"),
-    ("report.pdf", b"%PDF-1.4", "unsupported file type .pdf"),
+    ("report.pdf", b"%PDF-1.4", "not a readable PDF"),
+    ("report.odt", b"PK\x03\x04", "unsupported file type .odt"),
     ("broken.docx", b"not a zip", "not a readable .docx"),
 ])
 def test_bad_input_is_a_clear_error(tmp_path, name, content, problem):
@@ -85,3 +86,19 @@ def test_duplicate_document_ids_are_reported(tmp_path):
     result = read_reports([tmp_path / "r.md", tmp_path / "x"])
     assert len(result.reports) == 1
     assert "already read" in result.skipped[0].problem
+
+
+def test_a_split_corpus_folder_reads_one_split_by_name(tmp_path):
+    import json
+
+    from models.ingest import read_reports
+
+    (tmp_path / "docs").mkdir()
+    for i, split in (("a1", "train"), ("a2", "dev"), ("a3", "train")):
+        (tmp_path / "docs" / f"{i}.txt").write_text(f"推进殡葬惠民{i}。", encoding="utf-8")
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps({"id": i, "split": s}) + "\n" for i, s in
+                                                      (("a1", "train"), ("a2", "dev"), ("a3", "train"))), encoding="utf-8")
+    assert [r.doc_id for r in read_reports([f"{tmp_path}:train"]).reports] == ["a1", "a3"]
+    assert [r.doc_id for r in read_reports([tmp_path]).reports] == ["a1", "a2", "a3"]   # the manifest is not a report
+    missing = read_reports([f"{tmp_path}:test"])
+    assert not missing.reports and "no split 'test'" in missing.skipped[0].problem

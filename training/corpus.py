@@ -23,10 +23,12 @@ def civil_affairs_manifest(root: Path = CIVIL_AFFAIRS) -> list[dict]:
 
 
 def civil_affairs_files(split: str, root: Path = CIVIL_AFFAIRS) -> list[Path]:
-    """The document files of one split, in manifest order."""
+    """The document files of one split, in manifest order (what `policy-tagger ... civil_affairs_reports:SPLIT` reads)."""
+    from models.ingest import split_corpus_files
+
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
-    return [root / "docs" / f"{m['id']}.txt" for m in civil_affairs_manifest(root) if m["split"] == split]
+    return split_corpus_files(root, split)
 
 
 def civil_affairs_documents(split: str, root: Path = CIVIL_AFFAIRS):

@@ -264,8 +264,9 @@ def corrections_fingerprint(corrections: Iterable[Correction]) -> str:
 
 def save_dataset(dd, out: str | Path, rule_set: RuleSet, *, method: str, sources: Sequence[str], seed: int, validation_fraction: float,
                  units: str = DEFAULT_UNITS, corpora: Sequence[str] = (), corpus_negatives: int = CORPUS_NEGATIVES,
-                 corrections: Sequence[Correction] = ()) -> Path:
-    """Write the DatasetDict plus `labeling.json` (what produced it), atomically."""
+                 corrections: Sequence[Correction] = (), recipe: dict | None = None) -> Path:
+    """Write the DatasetDict plus `labeling.json` (what produced it), atomically.  `recipe`: the default model's
+    recipe file and fingerprint, when it made the dataset (`training.default_model`)."""
     with atomic_directory(out) as tmp:
         dd.save_to_disk(str(tmp / "data"))
         meta = {
@@ -273,6 +274,7 @@ def save_dataset(dd, out: str | Path, rule_set: RuleSet, *, method: str, sources
             "aggregation": method, "sources": list(sources) + list(corpora), "seed": seed, "validation_fraction": validation_fraction, "units": units,
             "corpora": {"sources": list(corpora), "negatives": corpus_negatives} if corpora else None,
             "corrections": {"count": len(corrections), "sha256": corrections_fingerprint(corrections)} if corrections else None,
+            "recipe": recipe,
             "splits": {k: {"paragraphs": unit_counts(v).get("paragraph", 0), "sentence_units": unit_counts(v).get("sentence", 0),
                            "documents": sorted(set(v["doc_id"]))} for k, v in dd.items()},
         }

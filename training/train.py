@@ -145,7 +145,12 @@ def _hidden(out):
 
 
 class CachedSplit:
-    """Window-level cache of the frozen bottom's output for one split, grouped by paragraph."""
+    """Window-level cache of the frozen bottom's output for one split, grouped by paragraph.
+
+    Outputs are also kept per process (`_BOTTOM_OUTPUTS`, keyed by the bottom's weights and the window settings):
+    an evaluation fits five or more models on largely the same corpus, and the frozen layers are most of the
+    arithmetic of a fit, so each text is encoded once per run.
+    """
 
     def __init__(self, net: SplitNetwork, tokenizer, texts, config: TrainingConfig, device, desc: str):
         w = make_windows(tokenizer, texts, max_length=config.max_length, stride=config.stride, prefix=config.text_prefix)
@@ -154,7 +159,14 @@ class CachedSplit:
         for i, o in enumerate(w.owner):
             self.windows_of[o].append(i)
         self.hidden: list[torch.Tensor] = [None] * len(w.input_ids)
-        order = np.argsort([len(x) for x in w.input_ids])
+        known = _BOTTOM_OUTPUTS.setdefault(_bottom_key(net, device), {})
+        todo = []
+        for i, ids in enumerate(w.input_ids):
+            if (h := known.get(tuple(ids))) is not None:
+                self.hidden[i] = h
+            else:
+                todo.append(i)
+        order = sorted(todo, key=lambda i: len(w.input_ids[i]))
         net.model.eval()
         with torch.inference_mode():
             for s in tqdm(range(0, len(order), 32), desc=f"encoding {desc} (frozen layers)", unit="batch", leave=False):
@@ -164,7 +176,7 @@ class CachedSplit:
                 ids, mask = pad_batch([w.input_ids[i] for i in idx], tokenizer.pad_token_id)
                 h = net.bottom(ids.to(device), mask.to(device))
                 for k, i in enumerate(idx):
-                    self.hidden[i] = h[k, :len(w.input_ids[i])].clone()
+                    self.hidden[i] = known[tuple(w.input_ids[i])] = h[k, :len(w.input_ids[i])].clone()
         self.n_windows = len(w.input_ids)
 
     def batch(self, texts_idx):
@@ -178,6 +190,20 @@ class CachedSplit:
             n = self.hidden[i].shape[0]
             h[k, :n], mask[k, :n] = self.hidden[i], 1
         return h, mask, owner
+
+
+# bottom key -> {window token ids: frozen-layer output}: see CachedSplit.
+_BOTTOM_OUTPUTS: dict[tuple, dict[tuple, torch.Tensor]] = {}
+
+
+def _bottom_key(net: SplitNetwork, device) -> tuple:
+    """What the frozen bottom's output depends on: its depth and weights (hashed), and the device."""
+    h = hashlib.sha256()
+    for module in [net.model.base_model.embeddings, *net.layers[:net.freeze]]:
+        for name, t in sorted(module.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return net.freeze, h.hexdigest(), str(device)
 
 
 def _soft_labels(rows, device) -> torch.Tensor:
@@ -315,6 +341,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
                                                          "train_sentence_units": train_units.get("sentence", 0), "train_documents": len(set(train_rows["doc_id"])),
                                                          "aggregation": labeling["aggregation"]},
                             "rules": {"file": labeling["rules_file"], "sha256": labeling["rules_sha256"]},
+                            "recipe": labeling.get("recipe"),
                             "init_from": str(init_from) if init_from else None,
                             "training": {"best_epoch": best_epoch, "epochs_run": len(history), "seconds": round(elapsed, 1),
                                          "peak_memory_mb": round(peak_mb), "device": str(device), "torch": torch.__version__,

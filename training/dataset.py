@@ -22,6 +22,7 @@ from models.modeling import RULES_FILE
 from models.segment import Paragraph, Sentence
 
 from .aggregate import aggregate
+from .model_card import repo_relative
 from models.rules import RuleSet, apply_rules, paragraphs_of
 
 LABEL_THRESHOLD = 0.5
@@ -270,7 +271,7 @@ def save_dataset(dd, out: str | Path, rule_set: RuleSet, *, method: str, sources
     with atomic_directory(out) as tmp:
         dd.save_to_disk(str(tmp / "data"))
         meta = {
-            "themes": rule_set.theme_ids, "theme_names": {t.id: t.name for t in rule_set.themes}, "rules_file": rule_set.source, "rules_sha256": rules_fingerprint(rule_set),
+            "themes": rule_set.theme_ids, "theme_names": {t.id: t.name for t in rule_set.themes}, "rules_file": repo_relative(rule_set.source), "rules_sha256": rules_fingerprint(rule_set),
             "aggregation": method, "sources": list(sources) + list(corpora), "seed": seed, "validation_fraction": validation_fraction, "units": units,
             "corpora": {"sources": list(corpora), "negatives": corpus_negatives} if corpora else None,
             "corrections": {"count": len(corrections), "sha256": corrections_fingerprint(corrections)} if corrections else None,

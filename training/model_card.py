@@ -35,7 +35,9 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         + f"; frozen (cached) layers: {config.freeze_layers}; "
         f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
         "## Training data",
-        f"- Weak labels from the rules in `{x.get('rules', {}).get('file')}` (sha256 {x.get('rules', {}).get('sha256')}), "
+        (f"- Made by the recipe `{recipe['file']}` (fingerprint {recipe['sha256']}: the recipe, the rules and every file it reads; "
+         "regenerate with `python -m training.default_model --ship`)." if (recipe := x.get("recipe")) else "- Made by `policy-tagger train`."),
+        f"- Weak labels from the rules in `{repo_relative(x.get('rules', {}).get('file'))}` (sha256 {x.get('rules', {}).get('sha256')}), "
         f"aggregated by `{data.get('aggregation')}`; sources: {', '.join(data.get('sources', []))}. "
         "A copy of those rules is `rules.yaml` in this folder: tagging uses it to point at evidence "
         "(and, with `--decision rules+model`, to vote).",
@@ -52,9 +54,23 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         f"peak memory {train.get('peak_memory_mb')} MB; seed {config.seed}. Full settings: `training_config.json`.", "",
         "## Themes and thresholds " + ("(chosen on the validation split)" if config.thresholds == "tuned" else "(fixed)"), "", "| id | 名称 | threshold |", "|---|---|---|", themes, "",
         "## Measured scores",
-        "Validation split against its *weak* labels (not gold; a sanity check only):", "",
+        "Validation split against its training-side labels (the rules' weak labels, or people's where corrections name "
+        "the paragraph; the key says `weak` for both). Not a held-out gold score:", "",
         "```json", json.dumps(x.get("metrics", {}), ensure_ascii=False, indent=2), "```",
     ]
     if evaluation:
         lines += ["", "Against gold labels:", "", evaluation]
     (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def repo_relative(path: str | None) -> str | None:
+    """A rules path inside the repository as the repository names it, so that cards do not carry one machine's folders."""
+    from pathlib import Path
+
+    if not path:
+        return path
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path

@@ -72,8 +72,8 @@ def evaluate_protocols(*, predictors: Sequence[str] = PREDICTORS, protocols: Seq
     """Every predictor under each protocol.  `corrections` (people's labels for paragraphs of `extra`, never of a
     gold set) replace those paragraphs' weak labels in the encoder's training data.
 
-    In genre, the corpus's `train` documents join the training side as a corpus does (`policy-tagger train --corpus`);
-    its `dev` and `test` documents are only scored.
+    In genre, the corpus's `train` documents join the training side as reports do (`policy-tagger train --data`: all
+    their paragraphs train, whole documents validate); its `dev` and `test` documents are only scored.
     """
     if unknown := set(protocols) - set(PROTOCOLS):
         raise ValueError(f"unknown protocol(s) {sorted(unknown)}; choose from {PROTOCOLS}")

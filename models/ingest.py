@@ -173,12 +173,17 @@ def read_corpus(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list
 MANIFEST = "manifest.jsonl"
 
 
-def split_corpus_files(folder: str | Path, split: str | None = None) -> list[Path]:
-    """The documents of a split corpus folder (all, or one split's), in manifest order."""
+def read_manifest(folder: str | Path) -> list[dict]:
+    """The records of a split corpus folder's manifest, one dict per document (`id`, `split`, and whatever else it says)."""
     import json
 
+    return [json.loads(line) for line in (Path(folder) / MANIFEST).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def split_corpus_files(folder: str | Path, split: str | None = None) -> list[Path]:
+    """The documents of a split corpus folder (all, or one split's), in manifest order."""
     folder = Path(folder)
-    records = [json.loads(line) for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = read_manifest(folder)
     splits = sorted({str(r.get("split")) for r in records})
     if split is not None and split not in splits:
         raise IngestError(folder, f"no split {split!r} in {MANIFEST}; its splits are {splits}")

@@ -55,13 +55,11 @@ def _base_network(meta: ModelMeta, settings: dict):
     return model, path
 
 
-def _base_identity(base_path) -> dict:
+def _base_identity(base_path, tokenizer) -> dict:
     """What the shipped layers assume of the base: its conversion and its vocabulary, token for token."""
     import hashlib
 
-    from transformers import AutoTokenizer
-
-    vocab = AutoTokenizer.from_pretrained(base_path).get_vocab()
+    vocab = tokenizer.get_vocab()
     digest = hashlib.sha256(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
     conversion = Path(base_path) / "conversion.json"
     version = json.loads(conversion.read_text(encoding="utf-8")).get("converter_version") if conversion.is_file() else None
@@ -81,7 +79,10 @@ def ship(model_dir: str | Path, out: str | Path = SHIPPED) -> Path:
     changed = {k: v.contiguous() for k, v in trained.items() if k not in base_state or not torch.equal(base_state[k], v)}
     with atomic_directory(out) as tmp:
         save_file(changed, str(tmp / WEIGHTS), metadata={"format": "pt", "note": "tensors that differ from the embedded base model"})
-        (tmp / BASE_FILE).write_text(json.dumps(_base_identity(base_path), indent=2), encoding="utf-8")
+        from transformers import AutoTokenizer
+
+        identity = _base_identity(base_path, AutoTokenizer.from_pretrained(base_path))
+        (tmp / BASE_FILE).write_text(json.dumps(identity, indent=2), encoding="utf-8")
         for name in KEPT_FILES:
             if (model_dir / name).is_file():
                 shutil.copy2(model_dir / name, tmp / name)
@@ -108,8 +109,9 @@ def assemble(out: str | Path, shipped: str | Path = SHIPPED) -> Path:
     meta = ModelMeta.from_dict(json.loads((shipped / META_FILE).read_text(encoding="utf-8")))
     settings = json.loads((shipped / CONFIG_FILE).read_text(encoding="utf-8"))
     model, base_path = _base_network(meta, settings)
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
     if (shipped / BASE_FILE).is_file():
-        expected, found = json.loads((shipped / BASE_FILE).read_text(encoding="utf-8")), _base_identity(base_path)
+        expected, found = json.loads((shipped / BASE_FILE).read_text(encoding="utf-8")), _base_identity(base_path, tokenizer)
         if expected != found:
             raise ShippedModelError(f"the shipped layers were trained on another conversion of the base model ({expected}, here {found}): "
                                     "regenerate them with `python -m training.default_model --ship`")
@@ -119,7 +121,7 @@ def assemble(out: str | Path, shipped: str | Path = SHIPPED) -> Path:
                                 "it was trained on another base model or recipe")
     with atomic_directory(out) as tmp:
         model.save_pretrained(tmp)
-        AutoTokenizer.from_pretrained(base_path).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
         for name in KEPT_FILES:
             if (shipped / name).is_file():
                 shutil.copy2(shipped / name, tmp / name)

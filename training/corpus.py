@@ -6,7 +6,6 @@ split of the civil-affairs corpus: which documents may train, which are for choi
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 CORPORA = Path(__file__).with_name("corpora")
@@ -19,7 +18,9 @@ SPLITS = ("train", "dev", "test")
 
 def civil_affairs_manifest(root: Path = CIVIL_AFFAIRS) -> list[dict]:
     """One dict per document: id, split, slice, genre, place, year, script, paragraphs, chars."""
-    return [json.loads(line) for line in (root / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    from models.ingest import read_manifest
+
+    return read_manifest(root)
 
 
 def civil_affairs_files(split: str, root: Path = CIVIL_AFFAIRS) -> list[Path]:

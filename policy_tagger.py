@@ -203,6 +203,7 @@ def tag(
     fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, md or html."),
     out: Optional[Path] = typer.Option(None, help="Output file, or a folder (one file per format run). Default: print to stdout."),
     quantize: bool = typer.Option(False, help="Dynamic int8 quantisation of the linear layers (faster on CPU)."),
+    backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime (model.onnx, exported into the model folder on first use)."),
     decision: str = typer.Option("rules+model", help="rules+model (default, the best on the in-genre dev gold): the rules' vote, with the "
                                                       "model adding what they miss; model: the model's thresholds decide; rules: the rules' vote decides."),
     max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
@@ -220,7 +221,7 @@ def tag(
 
         model = ensure_default_model()
     try:
-        tagger = Tagger.load(model, quantize=quantize, decision=decision)
+        tagger = Tagger.load(model, quantize=quantize, decision=decision, backend=backend)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     tagged = tagger.tag_documents(docs, progress=True)
@@ -232,6 +233,89 @@ def tag(
     atomic_write_text(target, text)
     n = sum(len(d.paragraphs) for d in tagged)
     typer.echo(f"{n} paragraphs of {len(tagged)} report(s) -> {target}", err=True)
+
+
+review_app = typer.Typer(help="The review loop with Label Studio: export paragraphs worth correcting, import the corrections.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+GOLD_DIR = Path(__file__).resolve().parent / "eval" / "gold"
+
+
+@review_app.command("export")
+def review_export(
+    paths: List[Path] = typer.Argument(..., help="Report files or folders (or FOLDER:SPLIT) to choose paragraphs from."),
+    out: Path = typer.Option(..., help="Label Studio tasks (JSON); the labeling config is written beside it as OUT.config.xml."),
+    model: Optional[Path] = typer.Option(None, help="Model folder whose themes pre-annotate the tasks (default: the default model)."),
+    select: str = typer.Option("uncertain", help="uncertain (scores nearest the thresholds), disagree (rules and model differ), "
+                                                 "random, or all."),
+    limit: Optional[int] = typer.Option(200, help="At most this many paragraphs, spread over the documents."),
+    corrections: List[Path] = typer.Option([], help="Corrections already made (JSONL, repeatable): never offered again."),
+    gold: List[Path] = typer.Option([], help="Gold files whose paragraphs are never offered (default: every file under eval/gold/)."),
+    decision: str = typer.Option("rules+model", help="Who decides the pre-annotated themes: rules+model, model or rules (as `tag`)."),
+    seed: int = typer.Option(0, help="Seed of --select random."),
+    max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
+) -> None:
+    """Write Label Studio tasks, pre-annotated with the model's themes, for the paragraphs most worth a person's reading."""
+    from models.atomic import atomic_write_text
+    from models.modeling import RULES_FILE, ThemeModel
+    from models.tagger import DECISIONS
+    from training.review import SELECTIONS, Exclusion, ReviewError, labeling_config, score_pool, tasks
+    from training.review import select as choose
+
+    if select not in SELECTIONS:
+        _fail(f"unknown selection {select!r}; choose one of {', '.join(SELECTIONS)}")
+    if decision not in DECISIONS:
+        _fail(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}")
+    if limit is not None and limit < 1:
+        _fail("--limit must be at least 1")
+    docs = _load_docs(paths, max_bytes)
+    if model is None:
+        from training.default_model import ensure_default_model
+
+        model = ensure_default_model()
+    try:
+        theme_model = ThemeModel.load(model)
+        rule_set = _load_rule_set(model / RULES_FILE if (model / RULES_FILE).is_file() else DEFAULT_RULES)
+        exclude = [Exclusion.from_jsonl(f, "already corrected") for f in corrections]
+        exclude += [Exclusion.from_jsonl(f, "in a gold set") for f in (gold or sorted(GOLD_DIR.rglob("*.jsonl")))]
+        pool = score_pool(theme_model, rule_set, docs, decision=decision, progress=True)
+    except (FileNotFoundError, ReviewError, ValueError) as err:
+        _fail(str(err))
+    selection = choose(pool, select, limit=limit, exclude=exclude, seed=seed)
+    if not selection.chosen:
+        _fail("no paragraph to review: " + selection.summary().replace("\n", ";"))
+    version = f"{model.name} ({(theme_model.meta.extra.get('recipe') or {}).get('sha256') or 'policy-tagger'}; decision {decision})"
+    config_file = out.with_name(out.stem + ".config.xml")
+    atomic_write_text(out, json.dumps(tasks(pool, selection, rule_set, how=select, model_version=version), ensure_ascii=False, indent=1))
+    atomic_write_text(config_file, labeling_config(rule_set))
+    typer.echo(selection.summary(), err=True)
+    typer.echo(f"{len(selection.chosen)} task(s) from {len({pool.items[i][0].doc_id for i in selection.chosen})} report(s) -> {out}\n"
+               f"labeling config -> {config_file} (Label Studio: Settings > Labeling Interface > Code)", err=True)
+
+
+@review_app.command("import")
+def review_import(
+    export: Path = typer.Argument(..., help="A Label Studio project export in its JSON format (Export > JSON)."),
+    out: Path = typer.Option(..., help="Corrections JSONL to write, ready for `train --corrections`."),
+    rules: Path = typer.Option(DEFAULT_RULES, help="Themes-and-rules file the labels are checked against."),
+) -> None:
+    """Turn a Label Studio export (the latest submitted annotation of each task) into corrections."""
+    from models.atomic import atomic_write_text
+    from training.review import ReviewError, corrections_jsonl, read_annotations
+
+    rule_set = _load_rule_set(rules)
+    if not export.is_file():
+        _fail(f"{export}: no such file")
+    try:
+        imported = read_annotations(export, rule_set)
+    except ReviewError as err:
+        _fail(str(err))
+    for line in imported.summary().splitlines()[1:]:
+        typer.secho(f"not imported: {line.strip()}", fg=typer.colors.YELLOW, err=True)
+    if not imported.corrections:
+        _fail(f"{export}: no task has a usable annotation; nothing written")
+    atomic_write_text(out, corrections_jsonl(imported.corrections))
+    typer.echo(f"{len(imported.corrections)} correction(s) -> {out}", err=True)
 
 
 @app.command()

@@ -1,91 +1,149 @@
-"""Tagging speed and memory on the 2-core CPU, with quality beside it.
+"""Tagging speed and memory on the CPU, with in-genre quality beside it, every variant against the anchor in one run.
 
-    .venv/bin/python -m eval.benchmark [--model DIR] [--corpus PATH] [--threads N]
+    .venv/bin/python -m eval.benchmark [--model DIR] [--variants torch,torch-int8,onnx,onnx-int8,rules] [--student DIR] [--threads N]
 
-Tags the five seeds and the government-work-report corpus and prints, per variant (fp32,
-dynamic int8): model load time, paragraphs per second on the seed paragraph mix and on the
-corpus, milliseconds per ~5,000-character report, peak resident memory, and micro-F1 against
-the seed gold, so that speed is never bought with quality unseen.
+The anchor is the model folder in fp32 PyTorch.  Each variant runs in a fresh process (so that load time and peak
+memory are its own) and tags, with the shipped decision (rules+model): the five seeds (paragraphs per second,
+milliseconds per 5,000 characters of report) and the 24 `dev` documents of the civil-affairs corpus, whose gold
+gives in-genre dev micro-F1 of the decision and of the model alone.  Speed is printed as a ratio to the anchor of
+the same run (machines differ about 2x; ratios travel).  `rules` is the rules alone: the upper bound of any model.
+`--student DIR` adds a smaller model folder (`python -m training.distil`) in PyTorch fp32 and ONNX Runtime int8.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing as mp
 import resource
-import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from models import load_documents
-from models.tagger import NO_THEME_KINDS, Tagger
-from training.corpus import REPORT_CORPUS
-
-from .gold import SEED_GOLD, align, load_gold
-from .metrics import score
-from .run import ROOT
+VARIANTS = {   # name -> (backend, quantize); "rules": no model at all
+    "torch": ("torch", False), "torch-int8": ("torch", True), "onnx": ("onnx", False), "onnx-int8": ("onnx", True), "rules": None,
+}
+TITLES = {"torch": "PyTorch fp32 (anchor)", "torch-int8": "PyTorch dynamic int8 (`--quantize`)", "onnx": "ONNX Runtime fp32 (`--backend onnx`)",
+          "onnx-int8": "ONNX Runtime int8 (`--backend onnx --quantize`)", "rules": "rules only (no model: the upper bound)"}
 
 
-def peak_mb() -> float:
+def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def content(docs):
-    return [p for d in docs for p in d.paragraphs if p.kind not in NO_THEME_KINDS]
+def _run(variant: str, model_dir: str, threads: int | None, queue) -> None:
+    import numpy as np
+    import torch
 
+    from models import load_documents
+    from models.decision import WeightedVote
+    from models.rules import RuleSet, apply_rules
+    from models.tagger import NO_THEME_KINDS, Tagger
+    from training.corpus import civil_affairs_documents
 
-def run_variant(model_dir: Path, quantize: bool, seeds, corpus, gold_paragraphs, y_gold) -> dict:
+    from .gold import IN_GENRE_GOLD, align, load_gold
+    from .metrics import score
+    from .run import ROOT
+
+    if threads:
+        torch.set_num_threads(threads)
+    seeds, _ = load_documents([ROOT / "seeds"])
+    dev = civil_affairs_documents("dev")
+    content = lambda docs: [p for d in docs for p in d.paragraphs if p.kind not in NO_THEME_KINDS]   # noqa: E731
+    out = {"variant": variant, "seed_paragraphs": len(content(seeds)), "seed_chars": sum(len(d.text) for d in seeds),
+           "dev_paragraphs": len(content(dev))}
     t = time.perf_counter()
-    tagger = Tagger.load(model_dir, quantize=quantize)
-    load_s = time.perf_counter() - t
-    tagger.model.predict_proba(["预热"])   # first call pays one-off allocation costs
-    out = {"variant": "int8 dynamic" if quantize else "fp32", "load_s": load_s}
+    if VARIANTS[variant] is None:
+        rule_set = RuleSet.load()
+        vote = WeightedVote(rule_set)
+        def tag(docs):   # noqa: E306
+            ps = content(docs)
+            return vote.predict_proba(apply_rules(rule_set, ps), [p.kind for p in ps])
+        themes = rule_set.theme_ids
+    else:
+        backend, quantize = VARIANTS[variant]
+        tagger = Tagger.load(model_dir, quantize=quantize, backend=backend, decision="rules+model")
+        tagger.model.predict_proba(["预热"])   # one-off allocations are not tagging
+        tag = tagger.tag_documents
+        themes = tagger.model.themes
+    out["load_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    tagger.tag_documents(seeds)
+    tag(seeds)
     seed_s = time.perf_counter() - t
-    out["seed_para_per_s"] = len(content(seeds)) / seed_s
-    out["ms_per_5k_chars"] = 1000 * seed_s / (sum(len(d.text) for d in seeds) / 5000)
-    if corpus:
-        t = time.perf_counter()
-        tagger.tag_documents(corpus, progress=True)
-        corpus_s = time.perf_counter() - t
-        out["corpus_para_per_s"] = len(content(corpus)) / corpus_s
-        out["corpus_s"] = corpus_s
-    pred = (tagger.model.predict_proba([p.text for p in gold_paragraphs]) >= tagger.model.thresholds).astype(int)
-    out["seed_gold_micro_f1"] = score(y_gold, pred, tagger.model.themes)["micro"]["f1"]
-    out["peak_mb"] = peak_mb()
-    return out
+    out["seed_para_per_s"] = out["seed_paragraphs"] / seed_s
+    out["ms_per_5k_chars"] = 1000 * seed_s / (out["seed_chars"] / 5000)
+    t = time.perf_counter()
+    tagged = tag(dev)
+    out["dev_para_per_s"] = out["dev_paragraphs"] / (time.perf_counter() - t)
+    out["peak_mb"] = _peak_mb()
+    gold_paragraphs, y = align(load_gold(IN_GENRE_GOLD["dev"], themes), dev, themes)
+    if VARIANTS[variant] is None:
+        index = {(p.doc_id, p.index): i for i, p in enumerate(content(dev))}
+        none = np.zeros(len(themes))   # bylines and sources: never tagged
+        decided = np.array([(tagged[index[p.doc_id, p.index]] if (p.doc_id, p.index) in index else none) >= 0.5
+                            for p in gold_paragraphs]).astype(int)
+    else:
+        by_key = {(p.doc_id, p.index): p for d in tagged for p in d.paragraphs}
+        decided = np.array([[by_key[p.doc_id, p.index].scores[t] >= 0.5 for t in themes] for p in gold_paragraphs]).astype(int)
+        alone = (tagger.model.predict_proba([p.text for p in gold_paragraphs]) >= tagger.model.thresholds).astype(int)
+        out["dev_f1_model"] = score(y, alone, themes)["micro"]["f1"]
+    out["dev_f1_decision"] = score(y, decided, themes)["micro"]["f1"]
+    queue.put(out)
+
+
+def measure(variant: str, model_dir: Path, threads: int | None) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    p = ctx.Process(target=_run, args=(variant, str(model_dir), threads, queue))
+    p.start()
+    while True:
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Exception:   # queue.Empty: still running, unless the child died
+            if not p.is_alive():
+                raise SystemExit(f"variant {variant}: the measuring process failed (exit code {p.exitcode}); see its traceback above")
+    p.join()
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: the default model)")
-    parser.add_argument("--corpus", type=Path, default=REPORT_CORPUS, help="JSONL corpus to tag ('' to skip)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--variants", default="fp32,int8")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}; torch first")
+    parser.add_argument("--student", type=Path, action="append", default=[], help="a distilled model folder to add (repeatable)")
+    parser.add_argument("--threads", type=int, default=None, help="torch / ONNX Runtime threads (default: torch's choice)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if unknown := [v for v in variants if v not in VARIANTS]:
+        raise SystemExit(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    if "torch" in variants:
+        variants.remove("torch")
+    variants.insert(0, "torch")   # the anchor, always, in the same run
     if args.model is None:
         from training.default_model import ensure_default_model
 
         args.model = ensure_default_model()
-    seeds, _ = load_documents([ROOT / "seeds"])
-    corpus = load_documents([args.corpus])[0] if str(args.corpus) and Path(args.corpus).is_file() else []
-    themes = Tagger.load(args.model).model.themes
-    gold_paragraphs, y = align(load_gold(SEED_GOLD, themes), seeds, themes)
-    print(f"model {args.model}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"seeds: {len(content(seeds))} content paragraphs, {sum(len(d.text) for d in seeds):,} chars; "
-          f"corpus: {len(content(corpus))} content paragraphs, {sum(len(d.text) for d in corpus):,} chars")
+    import torch
+
+    runs = [(v, args.model, TITLES[v]) for v in variants]
+    for student in args.student:
+        layers = json.loads((student / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+        runs += [("torch", student, f"{student.name} ({layers} layers), PyTorch fp32"),
+                 ("onnx-int8", student, f"{student.name} ({layers} layers), ONNX Runtime int8")]
     rows = []
-    for v in args.variants.split(","):
-        rows.append(run_variant(args.model, v == "int8", seeds, corpus, gold_paragraphs, y))
-    print("\n| variant | load (s) | seed paragraphs/s | ms per 5,000-char report | corpus paragraphs/s | peak RSS (MB) | seed-gold micro-F1 |")
-    print("|---|---|---|---|---|---|---|")
+    for v, folder, title in runs:
+        rows.append({**measure(v, folder, args.threads), "title": title})
+        print(f"{title}: {rows[-1]['seed_para_per_s']:.1f} seed paragraphs/s", flush=True)
+    anchor = rows[0]
+    print(f"\nmodel {args.model}; torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads; seeds: "
+          f"{anchor['seed_paragraphs']} content paragraphs, {anchor['seed_chars']:,} chars; dev: {anchor['dev_paragraphs']} paragraphs\n")
+    print("| variant | load (s) | seed paragraphs/s | × anchor | ms per 5,000-char report | dev paragraphs/s | × anchor | peak RSS (MB) "
+          "| dev micro-F1, rules+model | dev micro-F1, model alone |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['load_s']:.1f} | {r['seed_para_per_s']:.1f} | {r['ms_per_5k_chars']:.0f} | "
-              f"{r.get('corpus_para_per_s', float('nan')):.1f} | {r['peak_mb']:.0f} | {r['seed_gold_micro_f1']:.3f} |")
+        model_f1 = f"{r['dev_f1_model']:.3f}" if "dev_f1_model" in r else "–"
+        print(f"| {r['title']} | {r['load_s']:.1f} | {r['seed_para_per_s']:.1f} | {r['seed_para_per_s'] / anchor['seed_para_per_s']:.2f} | "
+              f"{r['ms_per_5k_chars']:.0f} | {r['dev_para_per_s']:.1f} | {r['dev_para_per_s'] / anchor['dev_para_per_s']:.2f} | "
+              f"{r['peak_mb']:.0f} | {r['dev_f1_decision']:.3f} | {model_f1} |")
 
 
 if __name__ == "__main__":

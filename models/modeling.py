@@ -164,16 +164,26 @@ class ThemeModel:
         return np.asarray(self.meta.thresholds)
 
     @classmethod
-    def load(cls, path: str | Path, *, quantize: bool = False, device: str | None = None) -> "ThemeModel":
-        """Load a model folder; `quantize=True` applies dynamic int8 quantisation (CPU; see `quantize_int8`)."""
+    def load(cls, path: str | Path, *, quantize: bool = False, device: str | None = None, backend: str = "torch") -> "ThemeModel":
+        """Load a model folder; `quantize=True` applies dynamic int8 quantisation (CPU; see `quantize_int8`).
+
+        `backend="onnx"` runs the network in ONNX Runtime instead (`models.runtime`: `model.onnx`, or `model.int8.onnx`
+        with `quantize`, exported into the folder on first use).
+        """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(path)
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"{path} is not a policy-tagger model folder (no {META_FILE}); train one with `policy-tagger train`")
         meta = ModelMeta.from_dict(json.loads((path / META_FILE).read_text(encoding="utf-8")))
-        model = AutoModelForSequenceClassification.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
+        if backend == "onnx":
+            from .runtime import OnnxNetwork, export_onnx
+
+            return cls(OnnxNetwork(export_onnx(path, int8=quantize)), tokenizer, meta, path)
+        if backend != "torch":
+            raise ValueError(f"backend must be torch or onnx, not {backend!r}")
+        model = AutoModelForSequenceClassification.from_pretrained(path)
         if quantize:
             model = quantize_int8(model)
         elif device:

@@ -107,9 +107,11 @@ class Tagger:
         self.evidence_rules = [r for r in (rules.rules if rules is not None else ()) if r.theme in themes and r.vote > 0 and r.field == "text"]
 
     @classmethod
-    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules: RuleSet | None = None, decision: str = "model") -> "Tagger":
-        """The model folder at `path`, with the rules it was trained on (its `rules.yaml`) unless `rules` is given."""
-        model = ThemeModel.load(path, quantize=quantize)
+    def load(cls, path: str | Path, *, quantize: bool = False, batch_size: int = 32, rules: RuleSet | None = None, decision: str = "model",
+             backend: str = "torch") -> "Tagger":
+        """The model folder at `path`, with the rules it was trained on (its `rules.yaml`) unless `rules` is given;
+        `backend="onnx"`: the network runs in ONNX Runtime (`models.runtime`)."""
+        model = ThemeModel.load(path, quantize=quantize, backend=backend)
         if rules is None and (Path(path) / RULES_FILE).is_file():
             rules = RuleSet.load(Path(path) / RULES_FILE)
         return cls(model, rules=rules, decision=decision, batch_size=batch_size)

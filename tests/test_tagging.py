@@ -12,28 +12,15 @@ from models.render import render
 from models.tagger import TaggedDocument, Tagger
 from policy_tagger import app
 from tests.conftest import SEEDS
-from tests.tiny_model import build_tiny_base
-from training.config import TrainingConfig
-from training.dataset import build_dataset, save_dataset
-from models.rules import RuleSet
-from training.train import train
+from tests.tiny_model import build_tiny_model
 
 RAW = "◎記者\n一、推進殯葬改革(gǎi)\n新建公益性公墓3處,,婚姻登記全省通辦。另外，加強組織領導。\n<b>不是标签</b>"
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, seed_documents):
-    base = build_tiny_base(tmp_path_factory.mktemp("base"))
-    rs = RuleSet.load()
-    root = tmp_path_factory.mktemp("m")
-    ds = save_dataset(build_dataset([seed_documents], rs), root / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
-    folder = train(ds, root / "model", config=TrainingConfig(base_model=str(base), keep_layers=None, freeze_layers=1, text_prefix="",
-                                                              max_length=64, stride=16, epochs=1), progress=False)
-    # Fixed thresholds make the outputs below deterministic whatever the tiny net learnt: everything over 0 is a hit.
-    meta = json.loads((folder / "policy_tagger.json").read_text(encoding="utf-8"))
-    meta["thresholds"] = [0.0] * len(meta["themes"])
-    (folder / "policy_tagger.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return folder
+    # Thresholds of 0 make the outputs below deterministic whatever the tiny net learnt: everything over 0 is a hit.
+    return build_tiny_model(tmp_path_factory.mktemp("m"), seed_documents, thresholds=0.0)
 
 
 def test_tag_returns_one_documented_type_with_evidence_in_the_original(tiny_model):

@@ -36,7 +36,11 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
         "## Training data",
         (f"- Made by the recipe `{recipe['file']}` (fingerprint {recipe['sha256']}: the recipe, the rules and every file it reads; "
-         "regenerate with `python -m training.default_model --ship`)." if (recipe := x.get("recipe")) else "- Made by `policy-tagger train`."),
+         "regenerate with `python -m training.default_model --ship`)." if (recipe := x.get("recipe") or {}).get("file")
+         else f"- Distilled from `{recipe['distilled_from']}` (its recipe {recipe.get('teacher_recipe')}) by `python -m training.distil "
+              f"--layers {recipe['layers']} --train-layers {recipe['train_layers']} --corpus-sample {recipe['corpus_sample']}`: "
+              "the labels below are the teacher's scores." if recipe.get("distilled_from")
+         else "- Made by `policy-tagger train`."),
         f"- Weak labels from the rules in `{repo_relative(x.get('rules', {}).get('file'))}` (sha256 {x.get('rules', {}).get('sha256')}), "
         f"aggregated by `{data.get('aggregation')}`; sources: {', '.join(data.get('sources', []))}. "
         "A copy of those rules is `rules.yaml` in this folder: tagging uses it to point at evidence "

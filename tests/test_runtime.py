@@ -1,0 +1,51 @@
+"""ONNX Runtime as the tagging network (models/runtime.py), on a tiny model built in the test."""
+import numpy as np
+import pytest
+
+from models.modeling import ThemeModel
+from models.runtime import ONNX_FILE, ONNX_INT8_FILE, export_onnx
+from models.tagger import Tagger
+from tests.tiny_model import build_tiny_model
+
+TEXTS = ["全年发放低保金3200万元，临时救助1200人次。", "新建农村幸福院12所。", "婚姻登记实现全省通办。" * 40]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory, seed_documents):
+    return build_tiny_model(tmp_path_factory.mktemp("onnx"), seed_documents)
+
+
+def test_onnx_scores_match_pytorch_and_the_file_opens_with_onnx_runtime_alone(model):
+    import onnxruntime as ort
+
+    torch_scores = ThemeModel.load(model).predict_proba(TEXTS)
+    onnx_model = ThemeModel.load(model, backend="onnx")
+    assert (model / ONNX_FILE).is_file()
+    np.testing.assert_allclose(onnx_model.predict_proba(TEXTS), torch_scores, atol=1e-4)   # the long text: several windows
+    ids = onnx_model.tokenizer(["新建农村幸福院12所。"], return_tensors="np")
+    session = ort.InferenceSession(str(model / ONNX_FILE), providers=["CPUExecutionProvider"])   # ORT's documented loader
+    (logits,) = session.run(["logits"], {"input_ids": ids["input_ids"].astype(np.int64), "attention_mask": ids["attention_mask"].astype(np.int64)})
+    assert logits.shape == (1, len(onnx_model.themes))
+
+
+def test_int8_onnx_is_close_and_tags(model):
+    full = ThemeModel.load(model).predict_proba(TEXTS)
+    q = ThemeModel.load(model, backend="onnx", quantize=True)
+    assert (model / ONNX_INT8_FILE).is_file()
+    assert np.abs(q.predict_proba(TEXTS) - full).max() < 0.1
+    doc = Tagger.load(model, backend="onnx", quantize=True).tag("一、兜底保障\n全年发放低保金3200万元。", doc_id="r")
+    assert [p.index for p in doc.paragraphs] == [0, 1]
+
+
+def test_export_is_redone_when_the_weights_change(model):
+    onnx = export_onnx(model)
+    before = onnx.stat().st_mtime_ns
+    assert export_onnx(model).stat().st_mtime_ns == before        # current: kept
+    weights = next(model.glob("*.safetensors"))
+    weights.touch()
+    assert export_onnx(model).stat().st_mtime_ns > before        # the weights are newer: exported again
+
+
+def test_unknown_backend_is_an_error(model):
+    with pytest.raises(ValueError, match="backend"):
+        ThemeModel.load(model, backend="tensorrt")

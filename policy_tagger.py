@@ -246,8 +246,8 @@ def review_export(
     paths: List[Path] = typer.Argument(..., help="Report files or folders (or FOLDER:SPLIT) to choose paragraphs from."),
     out: Path = typer.Option(..., help="Label Studio tasks (JSON); the labeling config is written beside it as OUT.config.xml."),
     model: Optional[Path] = typer.Option(None, help="Model folder whose themes pre-annotate the tasks (default: the default model)."),
-    select: str = typer.Option("uncertain", help="uncertain (scores nearest the thresholds), disagree (rules and model differ), "
-                                                 "random, or all."),
+    select: str = typer.Option("disagree", help="disagree (rules and model tag different themes: the best on the in-genre dev gold, "
+                                                "eval/results/selection.md), uncertain (scores nearest the thresholds), random, or all."),
     limit: Optional[int] = typer.Option(200, help="At most this many paragraphs, spread over the documents."),
     corrections: List[Path] = typer.Option([], help="Corrections already made (JSONL, repeatable): never offered again."),
     gold: List[Path] = typer.Option([], help="Gold files whose paragraphs are never offered (default: every file under eval/gold/)."),

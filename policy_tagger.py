@@ -257,8 +257,8 @@ def review_export(
 ) -> None:
     """Write Label Studio tasks, pre-annotated with the model's themes, for the paragraphs most worth a person's reading."""
     from models.atomic import atomic_write_text
-    from models.modeling import RULES_FILE, ThemeModel
-    from models.tagger import DECISIONS
+    from models.modeling import RULES_FILE
+    from models.tagger import DECISIONS, Tagger
     from training.review import SELECTIONS, Exclusion, ReviewError, labeling_config, score_pool, tasks
     from training.review import select as choose
 
@@ -274,20 +274,19 @@ def review_export(
 
         model = ensure_default_model()
     try:
-        theme_model = ThemeModel.load(model)
-        rule_set = _load_rule_set(model / RULES_FILE if (model / RULES_FILE).is_file() else DEFAULT_RULES)
+        tagger = Tagger.load(model, decision=decision, rules=None if (model / RULES_FILE).is_file() else _load_rule_set(DEFAULT_RULES))
         exclude = [Exclusion.from_jsonl(f, "already corrected") for f in corrections]
         exclude += [Exclusion.from_jsonl(f, "in a gold set") for f in (gold or sorted(GOLD_DIR.rglob("*.jsonl")))]
-        pool = score_pool(theme_model, rule_set, docs, decision=decision, progress=True)
+        pool = score_pool(tagger, docs, progress=True)
     except (FileNotFoundError, ReviewError, ValueError) as err:
         _fail(str(err))
     selection = choose(pool, select, limit=limit, exclude=exclude, seed=seed)
     if not selection.chosen:
         _fail("no paragraph to review: " + selection.summary().replace("\n", ";"))
-    version = f"{model.name} ({(theme_model.meta.extra.get('recipe') or {}).get('sha256') or 'policy-tagger'}; decision {decision})"
+    version = f"{model.name} ({(tagger.model.meta.extra.get('recipe') or {}).get('sha256') or 'policy-tagger'}; decision {decision})"
     config_file = out.with_name(out.stem + ".config.xml")
-    atomic_write_text(out, json.dumps(tasks(pool, selection, rule_set, how=select, model_version=version), ensure_ascii=False, indent=1))
-    atomic_write_text(config_file, labeling_config(rule_set))
+    atomic_write_text(out, json.dumps(tasks(pool, selection, tagger.rule_set, how=select, model_version=version), ensure_ascii=False, indent=1))
+    atomic_write_text(config_file, labeling_config(tagger.rule_set))
     typer.echo(selection.summary(), err=True)
     typer.echo(f"{len(selection.chosen)} task(s) from {len({pool.items[i][0].doc_id for i in selection.chosen})} report(s) -> {out}\n"
                f"labeling config -> {config_file} (Label Studio: Settings > Labeling Interface > Code)", err=True)

@@ -20,14 +20,13 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from models import load_documents
 from models.atomic import atomic_write_text
 from models.rules import RuleSet
+from models.tagger import Tagger
 from training.config import TrainingConfig
 from training.corpus import civil_affairs_documents
-from training.dataset import Correction, load_corrections, text_hash
+from training.dataset import Correction, corrections_fingerprint, load_corrections, text_hash
 from training.default_model import load_recipe
 from training.review import Exclusion, score_pool, select
 
@@ -70,7 +69,7 @@ def main() -> None:
     results = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
 
     def fit(corrections: list[Correction], seed: int, learner: str):
-        key = f"{learner}|{len(corrections)}|{hash_corrections(corrections)}|{seed}"
+        key = f"{learner}|{len(corrections)}|{corrections_fingerprint(corrections)}|{seed}"
         if key in results:
             return results[key]
         t = time.time()
@@ -100,7 +99,7 @@ def main() -> None:
                             units="paragraphs", corrections=[])
     base.fit(paragraphs, training_labels(paragraphs, rule_set))
     gold_exclusions = [Exclusion.from_jsonl(p, "in a gold set") for p in (SEED_GOLD, OUTGENRE_GOLD, *IN_GENRE_GOLD.values())]
-    pool = score_pool(base.model_, rule_set, train_docs)
+    pool = score_pool(Tagger(base.model_, rules=rule_set, decision="rules+model"), train_docs)
     chosen, sel_rows = {}, []
     for how in STRATEGIES:
         selection = select(pool, how, limit=args.limit, exclude=gold_exclusions, seed=13)
@@ -131,12 +130,6 @@ def main() -> None:
         cs = [oracle[pool.items[i][0].doc_id, pool.items[i][1].index] for i in r.chosen]
         tfidf[f"+ {args.limit} `random` (draw {extra_seed})"] = fit(cs, 0, "tfidf")
     write_report(args, rows, tfidf, sel_rows, seeds_, time.time() - t0)
-
-
-def hash_corrections(corrections) -> str:
-    import hashlib
-
-    return hashlib.sha1(json.dumps(sorted([c.doc_id, c.index, list(c.labels)] for c in corrections)).encode()).hexdigest()[:10]
 
 
 def write_report(args, rows, tfidf, sel_rows, seeds_, seconds) -> None:

@@ -190,24 +190,26 @@ class ThemeModel:
             model = model.to(device)
         return cls(model, tokenizer, meta, path)
 
-    def window_logits(self, windows: Windows, *, batch_size: int = 32) -> torch.Tensor:
+    def window_logits(self, windows: Windows, *, batch_size: int = 32, progress: bool = False, desc: str = "scoring") -> torch.Tensor:
+        from tqdm.auto import tqdm
+
         device = next(self.model.parameters()).device if any(True for _ in self.model.parameters()) else torch.device("cpu")
         order = np.argsort([len(w) for w in windows.input_ids])   # batch by length: little padding
         out = torch.empty((len(windows.input_ids), len(self.themes)))
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
+            for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
                 idx = order[start:start + batch_size]
                 ids, mask = pad_batch([windows.input_ids[i] for i in idx], self.tokenizer.pad_token_id)
                 out[torch.as_tensor(idx)] = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()
         return out
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False, desc: str = "scoring") -> np.ndarray:
         """P(theme) for each text, shape (n_texts, n_themes); long texts are read in overlapping windows."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.themes)))
         windows = make_windows(self.tokenizer, texts, max_length=self.meta.max_length, stride=self.meta.stride, prefix=self.meta.text_prefix)
-        logits = pool_windows(self.window_logits(windows, batch_size=batch_size), windows.owner, len(texts))
+        logits = pool_windows(self.window_logits(windows, batch_size=batch_size, progress=progress, desc=desc), windows.owner, len(texts))
         return torch.sigmoid(logits).numpy()
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:

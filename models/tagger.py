@@ -122,20 +122,24 @@ class Tagger:
 
     def tag_documents(self, documents: Sequence[Document], *, progress: bool = False) -> list[TaggedDocument]:
         items = [(d, p) for d in documents for p in d.paragraphs if p.kind not in NO_THEME_KINDS]
-        proba = np.zeros((len(items), len(self.model.themes)))
-        bar = tqdm(total=len(items), desc="tagging", unit="para", disable=not progress)
-        step = self.batch_size * 8
-        for s in range(0, len(items), step):
-            proba[s:s + step] = self.model.predict_proba([p.text for _, p in items[s:s + step]], batch_size=self.batch_size)
-            bar.update(len(items[s:s + step]))
-        bar.close()
-        scores, hits = self._decide([p for _, p in items], proba)
+        paragraphs = [p for _, p in items]
+        scores, hits = self.decide(paragraphs, self.model_scores(paragraphs, progress=progress))
         evidence = self._evidence(items, hits, scores)
         by_key = {(d.doc_id, p.index): (scores[i], evidence.get(i, {})) for i, (d, p) in enumerate(items)}
         return [self._tagged_document(d, by_key) for d in documents]
 
-    def _decide(self, paragraphs, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(scores shown, hits) per paragraph and theme."""
+    def model_scores(self, paragraphs: Sequence, *, progress: bool = False, desc: str = "tagging") -> np.ndarray:
+        """The model's score for every theme of each paragraph (n, themes), a few batches at a time (the progress bar)."""
+        proba = np.zeros((len(paragraphs), len(self.model.themes)))
+        step = self.batch_size * 8
+        with tqdm(total=len(paragraphs), desc=desc, unit="para", disable=not progress) as bar:
+            for s in range(0, len(paragraphs), step):
+                proba[s:s + step] = self.model.predict_proba([p.text for p in paragraphs[s:s + step]], batch_size=self.batch_size)
+                bar.update(len(paragraphs[s:s + step]))
+        return proba
+
+    def decide(self, paragraphs, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores shown, hits) per paragraph and theme, by this tagger's decision, from the model's scores `proba`."""
         if self.decision == "model":
             return proba, proba >= self.model.thresholds
         votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]

@@ -31,7 +31,8 @@ def pool_of(proba, rules, docs_paragraphs=((0, 1, 2), (0, 1, 2))):
     docs = [build_document(f"d{k}", "甲段落。\n乙段落。\n丙段落。\n") for k in range(len(docs_paragraphs))]
     items = [(d, d.paragraphs[i]) for d, idx in zip(docs, docs_paragraphs) for i in idx]
     proba, rules = np.asarray(proba, float), np.asarray(rules, float)
-    return Pool(docs, items, proba, np.full(proba.shape[1], 0.5), rules, np.maximum(proba, rules), ["a", "b"])
+    shown = np.maximum(proba, rules)
+    return Pool(docs, items, proba, np.full(proba.shape[1], 0.5), rules, shown, shown >= 0.5, ["a", "b"])
 
 
 def test_uncertain_takes_scores_nearest_the_threshold_spread_over_documents():

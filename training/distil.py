@@ -42,7 +42,7 @@ def distil(teacher_dir: Path, out: Path, *, layers: int = 6, train_layers: int =
     corpus = paragraphs_of(load_documents([REPORT_CORPUS])[0] if corpus_documents is None else corpus_documents)
     corpus = [corpus[i] for i in sorted(np.random.default_rng(seed).permutation(len(corpus))[:corpus_sample])]
     paragraphs = paragraphs_of([d for g in groups for d in g]) + corpus
-    scores = _scores(teacher, paragraphs, progress)
+    scores = teacher.predict_proba([p.text for p in paragraphs], progress=progress, desc="teacher scores")
     soft = rescale_at_threshold(scores, teacher.thresholds).round(4)
     validation = split_documents([[d.doc_id for d in g] for g in groups], validation_fraction=0.2, seed=seed,
                                  sizes={d.doc_id: len(d.paragraphs) for g in groups for d in g})
@@ -62,15 +62,6 @@ def distil(teacher_dir: Path, out: Path, *, layers: int = 6, train_layers: int =
     config = TrainingConfig.from_dict({**recipe_config(recipe).to_dict(), "base_model": base, "keep_layers": layers, "freeze_layers": layers - train_layers,
                                        "epochs": epochs, "patience": 3, "seed": seed})
     return fit_model(to_dataset_dict(rows, themes), labeling, out, config=config, progress=progress)
-
-
-def _scores(teacher: ThemeModel, paragraphs, progress: bool) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    out, step = np.zeros((len(paragraphs), len(teacher.themes))), 256
-    for s in tqdm(range(0, len(paragraphs), step), desc="teacher scores", unit="batch", disable=not progress):
-        out[s:s + step] = teacher.predict_proba([p.text for p in paragraphs[s:s + step]])
-    return out
 
 
 def main() -> None:

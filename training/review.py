@@ -23,12 +23,11 @@ from typing import Iterable, Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from models.decision import WeightedVote, rescale_at_threshold, rules_and_model
+from models.decision import WeightedVote, rescale_at_threshold
 from models.document import Document
 from models.rules import RuleSet, apply_rules
-from models.tagger import NO_THEME_KINDS
+from models.tagger import NO_THEME_KINDS, Tagger
 
 from .dataset import text_hash
 
@@ -54,7 +53,8 @@ class Pool:
     proba: np.ndarray                        # the model's scores (n, themes)
     thresholds: np.ndarray
     rules: np.ndarray                        # the rules' weighted vote (n, themes)
-    decided: np.ndarray                      # the decision's scores, 0.5 the line (`models.tagger.Tagger` shows these)
+    scores: np.ndarray                       # the tagger's decision: the scores `tag` shows ...
+    hits: np.ndarray                         # ... and the themes it tags
     themes: list[str]
 
     @property
@@ -71,27 +71,16 @@ class Pool:
         return np.abs(rescale_at_threshold(self.proba, self.thresholds) - 0.5).min(axis=1) * 2
 
 
-def score_pool(model, rule_set: RuleSet, documents: Sequence[Document], *, decision: str = "rules+model", batch_size: int = 32,
-               progress: bool = False) -> Pool:
-    if rule_set.theme_ids != model.themes:
-        raise ValueError(f"the rules' themes {rule_set.theme_ids} differ from the model's {model.themes}")
+def score_pool(tagger: Tagger, documents: Sequence[Document], *, progress: bool = False) -> Pool:
+    """The model's scores and the tagger's decision (exactly as `tag` makes it), and the rules' own vote."""
+    if tagger.rule_set is None:
+        raise ValueError("the review needs the rules the model was trained on (its rules.yaml)")
     items = [(d, p) for d in documents for p in d.paragraphs if p.kind not in NO_THEME_KINDS]
     paragraphs = [p for _, p in items]
-    proba = np.zeros((len(items), len(model.themes)))
-    step = batch_size * 8
-    with tqdm(total=len(items), desc="scoring", unit="para", disable=not progress) as bar:
-        for s in range(0, len(items), step):
-            proba[s:s + step] = model.predict_proba([p.text for p in paragraphs[s:s + step]], batch_size=batch_size)
-            bar.update(len(paragraphs[s:s + step]))
-    votes, kinds = apply_rules(rule_set, paragraphs), [p.kind for p in paragraphs]
-    rules = WeightedVote(rule_set).predict_proba(votes, kinds)
-    if decision == "model":
-        decided = rescale_at_threshold(proba, model.thresholds)
-    elif decision == "rules":
-        decided = rules
-    else:
-        decided = rules_and_model(votes, rules, proba, model.thresholds, rule_set, kinds)
-    return Pool(list(documents), items, proba, np.asarray(model.thresholds), rules, decided, list(model.themes))
+    proba = tagger.model_scores(paragraphs, progress=progress, desc="scoring")
+    scores, hits = tagger.decide(paragraphs, proba)
+    rules = WeightedVote(tagger.rule_set).predict_proba(apply_rules(tagger.rule_set, paragraphs), [p.kind for p in paragraphs])
+    return Pool(list(documents), items, proba, tagger.model.thresholds, rules, scores, hits, list(tagger.model.themes))
 
 
 def _priority(pool: Pool, how: str, seed: int) -> np.ndarray:
@@ -212,13 +201,12 @@ def labeling_config(rule_set: RuleSet) -> str:
 
 def tasks(pool: Pool, selection: Selection, rule_set: RuleSet, *, how: str, model_version: str) -> list[dict]:
     names = {t.id: t.name for t in rule_set.themes}
-    hits = pool.decided >= 0.5
     out = []
     for rank, i in enumerate(selection.chosen):
         doc, p = pool.items[i]
         start, end = doc.original_span(p)
-        themes = [pool.themes[t] for t in np.argsort(-pool.decided[i]) if hits[i, t]]
-        scores = {t: round(float(s), 4) for t, s in zip(pool.themes, pool.decided[i])}
+        themes = [pool.themes[t] for t in np.argsort(-pool.scores[i]) if pool.hits[i, t]]
+        scores = {t: round(float(s), 4) for t, s in zip(pool.themes, pool.scores[i])}
         shown = sorted(scores.items(), key=lambda kv: -kv[1])[:5]
         out.append({
             "data": {

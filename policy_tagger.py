@@ -205,7 +205,8 @@ def tag(
     quantize: bool = typer.Option(False, help="Dynamic int8 quantisation of the linear layers (faster on CPU)."),
     backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime (model.onnx, exported into the model folder on first use)."),
     decision: str = typer.Option("rules+model", help="rules+model (default, the best on the in-genre dev gold): the rules' vote, with the "
-                                                      "model adding what they miss; model: the model's thresholds decide; rules: the rules' vote decides."),
+                                                      "model adding what they miss and dropping the rule positives it scores below the folder's keep lines; "
+                                                      "model: the model's thresholds decide; rules: the rules' vote decides."),
     max_bytes: int = typer.Option(20 * 1024 * 1024, help="Skip files larger than this."),
 ) -> None:
     """Tag every paragraph of the given reports with its themes, scores and evidence."""

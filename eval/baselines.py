@@ -92,8 +92,9 @@ class TfidfPredictor:
 class TextPredictor:
     """Adapts a `predict_proba(texts)` callable (already trained) to the harness."""
 
-    def __init__(self, name: str, predict_proba: Callable[[list[str]], np.ndarray], thresholds: np.ndarray):
+    def __init__(self, name: str, predict_proba: Callable[[list[str]], np.ndarray], thresholds: np.ndarray, rules_and_model_lines=None):
         self.name, self._predict, self.thresholds_ = name, predict_proba, np.asarray(thresholds)
+        self.rules_and_model_lines_ = rules_and_model_lines   # (thresholds, keep) for `RulesAndModelPredictor`; None: the thresholds, keep 0
 
     def fit(self, paragraphs, soft_labels=None) -> "TextPredictor":
         return self
@@ -137,7 +138,7 @@ class EncoderPredictor:
         if key not in self._fitted:
             self._fitted[key] = str(self._fit(paragraphs, soft_labels))
         self.model_ = ThemeModel.load(self._fitted[key])
-        self.thresholds_ = self.model_.thresholds
+        self.thresholds_, self.rules_and_model_lines_ = self.model_.thresholds, self.model_.rules_and_model_lines
         return self
 
     def _fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray):
@@ -158,7 +159,9 @@ class EncoderPredictor:
                                 self.max_extra_negatives, self.config.seed)
         sizes = Counter(p.doc_id for p in paragraphs)
         validation = split_documents([seeds], validation_fraction=0.25, seed=self.config.seed, sizes=sizes)
-        units = [unit_row(paragraphs[i], soft[i], source="correction" if i in fixed else "rules") for i in np.flatnonzero(keep)]
+        votes = apply_rules(self.rule_set, paragraphs)   # the rows' fired rules: what tuning the rules+model lines reads
+        units = [unit_row(paragraphs[i], soft[i], fired=votes.fired(i), source="correction" if i in fixed else "rules")
+                 for i in np.flatnonzero(keep)]
         if self.units == "paragraphs+sentences":   # as `policy-tagger label --units`: the seeds' training-side sentences
             sentences = [s for i in np.flatnonzero(keep) if paragraphs[i].doc_id in seeds and paragraphs[i].doc_id not in validation
                          and i not in fixed for s in sentence_units(paragraphs[i])]
@@ -169,7 +172,7 @@ class EncoderPredictor:
             rows["validation" if row["doc_id"] in validation else "train"].append(row)
         dd = to_dataset_dict(rows, self.theme_ids)
         labeling = {"themes": self.theme_ids, "theme_names": {}, "sources": ["(evaluation protocol)"],
-                    "aggregation": "weighted_vote", "rules_file": "models/themes.yaml", "rules_sha256": ""}
+                    "aggregation": "weighted_vote", "rules_file": self.rule_set.source, "rules_sha256": "", "rules_text": self.rule_set.raw}
         out = Path(tempfile.mkdtemp(prefix="policy-tagger-eval-", dir=self.workdir))
         return fit_model(dd, labeling, out / "model", config=self.config, progress=False)
 
@@ -178,7 +181,8 @@ class EncoderPredictor:
 
 
 class RulesAndModelPredictor:
-    """The rules, with a trained model adding what they miss (`models.decision.rules_and_model`)."""
+    """The rules, with a trained model adding what they miss (`models.decision.rules_and_model`), at the lines the
+    model predictor carries (`rules_and_model_lines_`), else at its thresholds with every rule positive standing."""
 
     def __init__(self, rule_set: RuleSet, model_predictor, name: str | None = None):
         self.rule_set, self.model_predictor = rule_set, model_predictor
@@ -192,5 +196,6 @@ class RulesAndModelPredictor:
 
     def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
         votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]
+        thresholds, keep = getattr(self.model_predictor, "rules_and_model_lines_", None) or (self.model_predictor.thresholds_, None)
         return rules_and_model(votes, self.rules_.model_.predict_proba(votes, kinds), self.model_predictor.predict_proba(paragraphs),
-                               self.model_predictor.thresholds_, self.rule_set, kinds)
+                               thresholds, self.rule_set, kinds, keep=keep)

@@ -36,7 +36,7 @@ def _factories(names: Sequence[str], rule_set: RuleSet, seed_ids, encoder_config
         model = ThemeModel.load(ensure_default_model())
         if model.themes != rule_set.theme_ids:
             raise ValueError(f"the default model's themes {model.themes} differ from the rule file's {rule_set.theme_ids}")
-        return TextPredictor("the default model (as shipped)", model.predict_proba, model.thresholds)
+        return TextPredictor("the default model (as shipped)", model.predict_proba, model.thresholds, model.rules_and_model_lines)
 
     out = []
     for name in names:

@@ -2,7 +2,8 @@
 
 - `WeightedVote`: each rule's weight is its prior accuracy.  Positive votes combine as a noisy-OR
   (p = 1 - prod(1 - w)), exclusions scale that down (p *= prod(1 - w)); no vote means p = 0.
-- `rules_and_model`: the rules' vote, with a model adding what they miss unless an exclusion fired.
+- `rules_and_model`: the rules' vote, with a model adding what they miss unless an exclusion fired, and
+  (where its folder was tuned to) dropping a rule's positive the model scores below a per-theme `keep` line.
 
 Paragraphs whose kind is listed in the rule set's `no_theme_kinds` (bylines, sources) get 0 for every theme.
 Tagging calls these at run time; training's label model (`training.aggregate`) shares the interface.
@@ -41,15 +42,23 @@ def rescale_at_threshold(proba: np.ndarray, thresholds) -> np.ndarray:
 
 
 def rules_and_model(votes: VoteMatrix, rules_proba: np.ndarray, model_proba: np.ndarray, thresholds, rule_set: RuleSet,
-                    kinds: list[str] | None = None) -> np.ndarray:
+                    kinds: list[str] | None = None, keep=None) -> np.ndarray:
     """The rules' vote, with a model adding what they miss; a theme is tagged where the result is >= 0.5.
 
-    score = max(rules' aggregated vote, model score rescaled so that its threshold sits at 0.5), except
+    score = max(rules' aggregated vote, model score rescaled so that `thresholds` sits at 0.5), except
     that the model cannot add a theme one of whose exclusion rules fired, nor tag a no-theme paragraph.
+    `keep` (per theme; None: 0): the rules' vote counts only where the model's score reaches it, so that
+    a passing mention the rules fire on but the model reads as off-theme is dropped.
     """
-    vetoed = np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
-    vetoed |= ~content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
+    vetoed = exclusion_fired(votes, rule_set) | ~content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
+    if keep is not None:
+        rules_proba = np.where(model_proba >= np.asarray(keep, dtype=float), rules_proba, 0.0)
     return np.maximum(rules_proba, np.where(vetoed, 0.0, rescale_at_threshold(model_proba, thresholds)))
+
+
+def exclusion_fired(votes: VoteMatrix, rule_set: RuleSet) -> np.ndarray:
+    """(n, themes): whether one of the theme's exclusion rules fired on the paragraph."""
+    return np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
 
 
 def content_mask(kinds, rule_set: RuleSet, n: int) -> np.ndarray:

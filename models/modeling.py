@@ -11,7 +11,6 @@ theme stated anywhere in a 2,000-character paragraph counts.  Training and infer
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -33,15 +32,19 @@ class ModelMeta:
     max_length: int = 256
     stride: int = 64
     text_prefix: str = ""
+    # The lines of the rules+model decision, where training tuned them (`training.thresholds.tune_rules_and_model`):
+    # {"thresholds": [...], "keep": [...], "tuned_on": ...}; absent: the model's thresholds, and every rule positive stands.
+    rules_and_model: dict | None = None
     extra: dict = field(default_factory=dict)   # training provenance: data/rules hashes, base model, metrics
 
     def to_dict(self) -> dict:
-        return {"themes": self.themes, "theme_names": self.theme_names, "thresholds": self.thresholds,
-                "max_length": self.max_length, "stride": self.stride, "text_prefix": self.text_prefix, **self.extra}
+        own = {"themes": self.themes, "theme_names": self.theme_names, "thresholds": self.thresholds,
+               "max_length": self.max_length, "stride": self.stride, "text_prefix": self.text_prefix}
+        return {**own, **({"rules_and_model": self.rules_and_model} if self.rules_and_model else {}), **self.extra}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelMeta":
-        own = {"themes", "theme_names", "thresholds", "max_length", "stride", "text_prefix"}
+        own = {"themes", "theme_names", "thresholds", "max_length", "stride", "text_prefix", "rules_and_model"}
         missing = {"themes", "thresholds"} - set(d)
         if missing:
             raise ValueError(f"{META_FILE} lacks {sorted(missing)}")
@@ -162,6 +165,13 @@ class ThemeModel:
     @property
     def thresholds(self) -> np.ndarray:
         return np.asarray(self.meta.thresholds)
+
+    @property
+    def rules_and_model_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """(thresholds, keep) of the rules+model decision (`models.decision.rules_and_model`)."""
+        lines = self.meta.rules_and_model or {}
+        return (np.asarray(lines.get("thresholds", self.meta.thresholds), dtype=float),
+                np.asarray(lines.get("keep", np.zeros(len(self.themes))), dtype=float))
 
     @classmethod
     def load(cls, path: str | Path, *, quantize: bool = False, device: str | None = None, backend: str = "torch") -> "ThemeModel":

@@ -175,6 +175,17 @@ class VoteMatrix:
     def fired(self, i: int) -> list[str]:
         return [self.rules[j].name for j in np.flatnonzero(self.votes[i])]
 
+    @classmethod
+    def from_fired(cls, rule_set: "RuleSet", fired: Sequence[Sequence[str]]) -> "VoteMatrix":
+        """The votes again from each paragraph's fired rule names (a dataset row's `rules`); unknown names are ignored."""
+        column = {r.name: j for j, r in enumerate(rule_set.rules)}
+        votes = np.zeros((len(fired), len(rule_set.rules)), dtype=np.int8)
+        for i, names in enumerate(fired):
+            for name in names:
+                if name in column:
+                    votes[i, column[name]] = rule_set.rules[column[name]].vote
+        return cls(votes, rule_set.rules, {})
+
 
 def apply_rules(rule_set: RuleSet, paragraphs: Sequence[Paragraph], *, progress: bool = False) -> VoteMatrix:
     votes = np.zeros((len(paragraphs), len(rule_set.rules)), dtype=np.int8)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -90,8 +90,9 @@ class Tagger:
     `decision="rules"`: where the rules' weighted vote reaches 0.5 (the model still scores every theme,
     and locates evidence where no rule matched).
     `decision="rules+model"`: where the rules' vote says so or the model does (unless an exclusion
-    rule of the theme fired); scores are then rescaled so that 0.5 is the line for every theme
-    (`models.decision.rules_and_model`, the same function the evaluation scores).
+    rule of the theme fired), at the lines the model folder was tuned to (`ThemeModel.rules_and_model_lines`:
+    where the model scores a rule's positive below `keep`, it is dropped); scores are then rescaled so that
+    0.5 is the line for every theme (`models.decision.rules_and_model`, the same function the evaluation scores).
     All three are scored side by side in `eval/results/report.md`.
     """
 
@@ -144,7 +145,10 @@ class Tagger:
             return proba, proba >= self.model.thresholds
         votes, kinds = apply_rules(self.rule_set, paragraphs), [p.kind for p in paragraphs]
         rules = WeightedVote(self.rule_set).predict_proba(votes, kinds)
-        scores = rules if self.decision == "rules" else rules_and_model(votes, rules, proba, self.model.thresholds, self.rule_set, kinds)
+        if self.decision == "rules":
+            return rules, rules >= 0.5
+        thresholds, keep = self.model.rules_and_model_lines
+        scores = rules_and_model(votes, rules, proba, thresholds, self.rule_set, kinds, keep=keep)
         return scores, scores >= 0.5
 
     def _evidence(self, items, hits: np.ndarray, scores: np.ndarray) -> dict[int, dict[int, tuple[Evidence, ...]]]:

@@ -34,3 +34,18 @@ def test_a_default_model_made_by_another_recipe_rules_or_data_is_out_of_date(tmp
     fixes.write_text('{"doc_id": "x", "index": 0, "labels": []}\n', encoding="utf-8")
     with pytest.raises(ValueError):   # a path outside the repository is refused rather than silently read
         recipe_fingerprint({**recipe, "corrections": [str(fixes)]}, rules)
+
+
+def test_a_recipe_lever_changes_only_the_training_settings_it_names():
+    from eval.recipe_levers import parse_setting, varied_recipe
+
+    recipe, rules = load_recipe(), RuleSet.load()
+    settings = dict([parse_setting("freeze_layers=11"), parse_setting("group_by_length=true")])
+    assert settings == {"freeze_layers": 11, "group_by_length": True}
+    varied = varied_recipe(recipe, settings, seed=14)
+    config = recipe_config(varied)
+    assert (config.freeze_layers, config.group_by_length, config.seed) == (11, True, 14)
+    assert {k: v for k, v in varied.items() if k != "config"} == {k: v for k, v in recipe.items() if k != "config"}
+    assert recipe_fingerprint(varied, rules) != recipe_fingerprint(recipe, rules)
+    with pytest.raises(ValueError, match="unknown setting"):
+        varied_recipe(recipe, {"freeze_layer": 11}, seed=13)

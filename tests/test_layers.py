@@ -38,6 +38,7 @@ def test_tagging_loads_no_training_or_eval_module(tmp_path):
         "class M:\n"
         "    themes = RuleSet.load().theme_ids\n"
         "    thresholds = np.full(len(themes), 0.5)\n"
+        "    rules_and_model_lines = (thresholds, np.zeros(len(themes)))\n"
         "    class meta: theme_names = {}\n"
         "    def predict_proba(self, texts, batch_size=32): return np.full((len(texts), len(self.themes)), 0.1)\n"
         "doc = Tagger(M(), rules=RuleSet.load(), decision='rules+model').tag('一、推进殡葬改革\\n新建公益性公墓3处。')\n"

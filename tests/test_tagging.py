@@ -131,3 +131,13 @@ def test_rules_plus_model_decision_tags_what_the_rules_say_even_where_the_model_
     assert {h.theme for h in rules_only.themes} == {"affairs", "digital"}        # whatever the model says
     with pytest.raises(ValueError, match="decision"):
         Tagger(tagger.model, decision="rules+model")                          # no rules to vote with
+
+
+def test_a_keep_line_drops_the_rule_positives_the_model_scores_below_it(tiny_model):
+    tagger = Tagger.load(tiny_model, decision="rules+model")
+    themes = tagger.model.themes
+    never = [0.999999] * len(themes)                                      # the model adds nothing
+    tagger.model.meta.rules_and_model = {"thresholds": never, "keep": [1.0 if t == "affairs" else 0.0 for t in themes]}
+    body = tagger.tag(RAW, doc_id="r").paragraphs[2]
+    assert {h.theme for h in body.themes} == {"digital"}                  # 公墓/婚姻登记 dropped: the model scores < 1
+    assert body.scores["affairs"] < 0.5

@@ -121,9 +121,31 @@ def test_train_writes_a_self_sufficient_folder(tiny_base, seed_dataset, tmp_path
     assert len(scores) == 13 and {s["label"] for s in scores} == set(meta["themes"])
 
 
+def test_length_grouped_batches_cover_every_paragraph_once_with_less_padding():
+    from types import SimpleNamespace
+
+    from training.train import _batches
+
+    lengths = np.random.default_rng(0).integers(5, 256, size=2000)
+    cache = SimpleNamespace(n_texts=len(lengths), lengths=lengths)
+
+    def padding(config):
+        batches = _batches(cache, config, np.random.default_rng(1))
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        assert all(len(b) <= config.batch_size for b in batches)
+        return sum(len(b) * lengths[b].max() - lengths[b].sum() for b in batches)
+
+    plain, grouped = padding(TrainingConfig(batch_size=16)), padding(TrainingConfig(batch_size=16, group_by_length=True))
+    assert grouped < plain / 5
+    first = _batches(cache, TrainingConfig(batch_size=16, group_by_length=True), np.random.default_rng(1))
+    assert first == _batches(cache, TrainingConfig(batch_size=16, group_by_length=True), np.random.default_rng(1))   # seeded
+    assert len({len(b) for b in first[:-1]}) <= 2 and first != sorted(first, key=lambda b: -lengths[b[0]])      # shuffled order
+
+
 def test_training_is_reproducible(tiny_base, seed_dataset, tmp_path):
-    a = ThemeModel.load(train(seed_dataset, tmp_path / "a", config=tiny_config(tiny_base, epochs=2), progress=False))
-    b = ThemeModel.load(train(seed_dataset, tmp_path / "b", config=tiny_config(tiny_base, epochs=2), progress=False))
+    config = tiny_config(tiny_base, epochs=2, group_by_length=True)
+    a = ThemeModel.load(train(seed_dataset, tmp_path / "a", config=config, progress=False))
+    b = ThemeModel.load(train(seed_dataset, tmp_path / "b", config=config, progress=False))
     texts = ["推进殡葬惠民", "成立领导小组"]
     assert np.allclose(a.predict_proba(texts), b.predict_proba(texts))
 
@@ -177,3 +199,44 @@ def test_retraining_follows_a_correction_and_never_breaks_the_previous_model(tin
     proba = ThemeModel.load(second).predict_proba([target.text])[0]
     assert proba[rs.theme_ids.index("charity")] > 0.5
     assert json.loads((second / "policy_tagger.json").read_text())["init_from"] == str(first)
+
+
+def test_rules_and_model_lines_drop_the_rule_positives_people_reject_and_add_what_the_rules_miss():
+    from training.thresholds import tune_rules_and_model
+
+    # One theme, 40 paragraphs.  The rules fire on 0-19; people say 0-9 (model 0.6-0.9) carry it and 10-19 (model 0.05-0.1:
+    # passing mentions) do not.  The rules miss 20-24, which carry it and score 0.8; 25-39 score 0.3 and do not.
+    proba = np.r_[np.linspace(0.6, 0.9, 10), np.linspace(0.05, 0.1, 10), np.full(5, 0.8), np.full(15, 0.3)][:, None]
+    y = np.r_[np.ones(10), np.zeros(10), np.ones(5), np.zeros(15)][:, None]
+    rules = (np.arange(40) < 20)[:, None]
+    add, keep = tune_rules_and_model(y, proba, rules, np.zeros_like(rules), np.array([0.5]))
+    assert 0.1 < keep[0] <= 0.6 and 0.3 < add[0] <= 0.8           # every paragraph right
+    vetoed = (np.arange(40) >= 20)[:, None]                         # an exclusion fired where the rules are silent: no adding
+    add_v, keep_v = tune_rules_and_model(y, proba, rules, vetoed, np.array([0.5]))
+    assert 0.1 < keep_v[0] <= 0.6
+    few = tune_rules_and_model(y[:12], proba[:12], rules[:12], np.zeros((12, 1), dtype=bool), np.array([0.5]), min_positives=11)
+    assert few[0][0] == 0.5 and few[1][0] == 0.0                    # too few people's positives: the model's line, keep 0
+
+
+def test_training_tunes_the_rules_and_model_lines_on_the_validation_paragraphs_people_labelled(tiny_base, seed_documents, seed_dataset, tmp_path):
+    from training.dataset import label_rows, load_corrections
+
+    rs = RuleSet.load()
+    fixes = tmp_path / "fixes.jsonl"
+    fixes.write_text("".join(json.dumps({"doc_id": r["doc_id"], "index": r["index"], "hash": r["hash"],
+                                         "labels": [t for t, on in zip(rs.theme_ids, r["labels"]) if on]}, ensure_ascii=False) + "\n"
+                             for r in label_rows(seed_documents, rs, units="paragraphs")), encoding="utf-8")
+    dd = build_dataset([seed_documents], rs, corrections=load_corrections(fixes, rs.theme_ids), validation_fraction=0.2, seed=13)
+    people = sum(r["label_source"] == "correction" and r["unit"] == "paragraph" for r in dd["validation"])
+    ds = save_dataset(dd, tmp_path / "ds", rs, method="weighted_vote", sources=["seeds"], seed=13, validation_fraction=0.2)
+    tuned = ThemeModel.load(train(ds, tmp_path / "tuned", config=tiny_config(tiny_base, epochs=1, rules_and_model="tuned"), progress=False))
+    lines = tuned.meta.rules_and_model
+    assert people > 0 and lines["tuned_on"] == f"{people} validation paragraphs with people's labels"
+    thresholds, keep = tuned.rules_and_model_lines
+    assert thresholds.shape == keep.shape == (13,) and set(keep) <= {0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3}
+    assert "rules+model: threshold | keep |" in (tuned.path / "README.md").read_text(encoding="utf-8")
+    # Without people's labels in validation (the seeds' weak labels only) there is nothing to tune on.
+    plain = ThemeModel.load(train(seed_dataset, tmp_path / "plain", config=tiny_config(tiny_base, epochs=1, rules_and_model="tuned"), progress=False))
+    assert plain.meta.rules_and_model is None and np.array_equal(plain.rules_and_model_lines[0], plain.thresholds)
+    with pytest.raises(ValueError, match="rules_and_model"):
+        TrainingConfig(rules_and_model="always")

@@ -27,6 +27,9 @@ class TrainingConfig:
     # --- optimisation ----------------------------------------------------------------------------
     epochs: int = 30
     batch_size: int = 16                 # paragraphs per step (all of each paragraph's windows)
+    group_by_length: bool = False        # batches of paragraphs of similar length (as transformers' `group_by_length`: shuffled
+                                         # chunks of 50 batches, sorted within): less padding, which matters once e5's own
+                                         # layers train over every token (freeze_layers < 12)
     learning_rate: float = 1e-4          # trainable encoder layers. With 5e-4 / 3e-3 leave-one-document-out micro-F1 spread
     head_learning_rate: float = 1e-3     # pooler (new: e5 has none) and classifier.  0.34-0.48 over four seeds; these: 0.47, 0.48 (README)
     weight_decay: float = 0.01
@@ -40,6 +43,9 @@ class TrainingConfig:
                                          # micro-F1 0.441 | 0.378 vs 0.466 | 0.386 fixed (eval/results/ablations/thresholds_tuned.md)
     default_threshold: float = 0.5       # every theme's threshold when fixed; a theme the validation split cannot tune when tuned
     threshold_min_precision: float = 0.8 # tuned thresholds keep validation precision (vs weak labels) at least this high
+    rules_and_model: str = "model"       # the rules+model decision's lines. "model": the model's thresholds, every rule positive
+                                         # stands; "tuned": per theme a threshold and a keep line (a rule positive the model scores
+                                         # below it is dropped), tuned on the validation paragraphs that carry people's labels
 
     def __post_init__(self):
         checks = [
@@ -55,6 +61,7 @@ class TrainingConfig:
             (self.pooling in ("mean", "cls"), f"pooling must be mean or cls, not {self.pooling!r}"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, not {self.device!r}"),
             (self.thresholds in ("fixed", "tuned"), f"thresholds must be fixed or tuned, not {self.thresholds!r}"),
+            (self.rules_and_model in ("model", "tuned"), f"rules_and_model must be model or tuned, not {self.rules_and_model!r}"),
             (0 < self.default_threshold < 1, "default_threshold must lie in (0, 1)"),
             (0 <= self.threshold_min_precision <= 1, "threshold_min_precision must lie in [0, 1]"),
         ]

@@ -13,7 +13,10 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
     x = meta.extra
     base, data, train = x.get("base_model", {}), x.get("data", {}), x.get("training", {})
     embedded = str(base.get("name", "")).startswith("embedded:")
-    themes = "\n".join(f"| `{t}` | {meta.theme_names.get(t, t)} | {th:.2f} |" for t, th in zip(meta.themes, meta.thresholds))
+    combined = meta.rules_and_model
+    themes = "\n".join(f"| `{t}` | {meta.theme_names.get(t, t)} | {th:.2f} |" + (f" {combined['thresholds'][k]:.2f} | {combined['keep'][k]:.2f} |" if combined else "")
+                       for k, (t, th) in enumerate(zip(meta.themes, meta.thresholds)))
+    header = ["| id | 名称 | threshold |" + (" rules+model: threshold | keep |" if combined else ""), "|---|---|---|" + ("---|---|" if combined else "")]
     evaluation = x.get("evaluation")
     lines = [
         "---", "language: zh", "library_name: transformers", "pipeline_tag: text-classification", "tags: [multi-label, policy-tagger]", "---",
@@ -56,7 +59,11 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         "## Training",
         f"- Best epoch {train.get('best_epoch')} of {train.get('epochs_run')} run; {train.get('seconds')} s on {train.get('device')}; "
         f"peak memory {train.get('peak_memory_mb')} MB; seed {config.seed}. Full settings: `training_config.json`.", "",
-        "## Themes and thresholds " + ("(chosen on the validation split)" if config.thresholds == "tuned" else "(fixed)"), "", "| id | 名称 | threshold |", "|---|---|---|", themes, "",
+        "## Themes and thresholds " + ("(chosen on the validation split)" if config.thresholds == "tuned" else "(fixed)"), "",
+        *(["`tag --decision model` tags where the model's score reaches the threshold. `--decision rules+model` (the default) "
+           "adds to the rules' vote where the score reaches the rules+model threshold, and keeps a rule's positive only where the "
+           f"score reaches keep; both tuned on {combined.get('tuned_on')}.", ""] if combined else []),
+        *header, themes, "",
         "## Measured scores",
         "Validation split against its training-side labels (the rules' weak labels, or people's where corrections name "
         "the paragraph; the key says `weak` for both). Not a held-out gold score:", "",

@@ -3,7 +3,8 @@
 The loop, in order: load the dataset -> build the network from the base model (or a previous
 model) -> cut paragraphs into windows -> run the frozen lower layers once and cache their output
 -> train the upper layers and the head on soft labels (BCE, capped pos_weight) with early
-stopping on validation loss -> choose per-theme thresholds on validation -> write the folder
+stopping on validation loss -> choose per-theme thresholds on validation (and, on its paragraphs with people's
+labels, the rules+model decision's lines) -> write the folder
 atomically (a previous model at the same path survives until the new one is complete).
 """
 from __future__ import annotations
@@ -23,12 +24,14 @@ import torch
 from tqdm.auto import tqdm
 
 from models.atomic import atomic_directory
+from models.decision import WeightedVote, content_mask, exclusion_fired
 from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, append_mean_pooling_layer, make_windows, pool_windows
+from models.rules import RuleSet, VoteMatrix
 
 from .config import CONFIG_FILE, TrainingConfig
 from .dataset import load_dataset_dir, multi_hot, unit_counts
 from .model_card import write_model_card
-from .thresholds import tune_thresholds
+from .thresholds import tune_rules_and_model, tune_thresholds
 
 
 def set_seed(seed: int) -> None:
@@ -178,6 +181,7 @@ class CachedSplit:
                 for k, i in enumerate(idx):
                     self.hidden[i] = known[tuple(w.input_ids[i])] = h[k, :len(w.input_ids[i])].clone()
         self.n_windows = len(w.input_ids)
+        self.lengths = np.array([max((len(w.input_ids[i]) for i in wins), default=0) for wins in self.windows_of])
 
     def batch(self, texts_idx):
         win = [i for t in texts_idx for i in self.windows_of[t]]
@@ -232,17 +236,15 @@ def _fit(net, cache: CachedSplit, y: torch.Tensor, config: TrainingConfig, *, va
     bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
-        order = rng.permutation(cache.n_texts)
-        total = 0.0
-        for s in range(0, len(order), config.batch_size):
-            idx = order[s:s + config.batch_size].tolist()
+        total, n = 0.0, 0
+        for idx in _batches(cache, config, rng):
             loss = loss_fn(_forward(net, cache, idx), y[idx])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(top + head, 1.0)
             optimizer.step()
-            total += loss.item() * len(idx)
-        train_loss = total / len(order)
+            total, n = total + loss.item() * len(idx), n + len(idx)
+        train_loss = total / n
         val_loss = loss_fn(_predict(net, val[0], 64), val[1]).item() if val else train_loss
         history.append({"epoch": epoch, "train_loss": round(train_loss, 5), "val_loss": round(val_loss, 5)})
         bar.set_postfix(loss=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
@@ -256,6 +258,19 @@ def _fit(net, cache: CachedSplit, y: torch.Tensor, config: TrainingConfig, *, va
     return _Fit(best_state, best_epoch, history)
 
 
+def _batches(cache: CachedSplit, config: TrainingConfig, rng) -> list[list[int]]:
+    """One epoch's batches of paragraph indices: a random order, or with `group_by_length` random chunks of 50
+    batches sorted by length within, cut into batches whose order is shuffled again."""
+    order, size = rng.permutation(cache.n_texts), config.batch_size
+    if config.group_by_length:
+        chunk = size * 50
+        order = np.concatenate([sorted(order[s:s + chunk], key=lambda i: -cache.lengths[i]) for s in range(0, len(order), chunk)])
+    batches = [order[s:s + size].tolist() for s in range(0, len(order), size)]
+    if config.group_by_length:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
 def _forward(net, cache: CachedSplit, idx) -> torch.Tensor:
     h, mask, owner = cache.batch(idx)
     return pool_windows(net.top(h, mask), owner, len(idx))
@@ -263,11 +278,14 @@ def _forward(net, cache: CachedSplit, idx) -> torch.Tensor:
 
 def _predict(net, cache: CachedSplit, batch_size: int) -> torch.Tensor:
     net.model.eval()
-    outs = []
+    order = np.argsort(cache.lengths, kind="stable")   # by length: little padding; put back in order below
+    device = next(net.model.parameters()).device
+    out = torch.zeros((cache.n_texts, net.model.config.num_labels), device=device)
     with torch.no_grad():
         for s in range(0, cache.n_texts, batch_size):
-            outs.append(_forward(net, cache, list(range(s, min(s + batch_size, cache.n_texts)))))
-    return torch.cat(outs) if outs else torch.zeros((0, net.model.config.num_labels))
+            idx = order[s:s + batch_size].tolist()
+            out[torch.as_tensor(idx, device=device)] = _forward(net, cache, idx).float()
+    return out
 
 
 def _fingerprint(dataset_dir: Path) -> str:
@@ -284,6 +302,24 @@ def _micro(y: np.ndarray, pred: np.ndarray) -> dict:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+
+
+def _rules_and_model_lines(val_rows, val_proba: np.ndarray, thresholds: np.ndarray, labeling: dict) -> dict | None:
+    """The rules+model decision's lines, tuned on the validation paragraphs that carry people's labels (None where
+    there are none, or the dataset kept no rule file): the rules' votes are the rows' own fired rules."""
+    import yaml
+
+    people = [i for i, (source, unit) in enumerate(zip(val_rows["label_source"], val_rows["unit"])) if source == "correction" and unit == "paragraph"]
+    if not people or not labeling.get("rules_text"):
+        return None
+    rule_set = RuleSet.from_dict(yaml.safe_load(labeling["rules_text"]), source=labeling.get("rules_file", "rules"), raw=labeling["rules_text"])
+    rows = val_rows.select(people)
+    votes, kinds = VoteMatrix.from_fired(rule_set, rows["rules"]), rows["kind"]
+    rules_positive = WeightedVote(rule_set).predict_proba(votes, kinds) >= 0.5
+    vetoed = exclusion_fired(votes, rule_set) | ~content_mask(kinds, rule_set, len(people))[:, None]
+    add, keep = tune_rules_and_model(multi_hot(rows["labels"], len(rule_set.theme_ids)), val_proba[people], rules_positive, vetoed, thresholds)
+    return {"thresholds": [float(x) for x in add], "keep": [float(x) for x in keep],
+            "tuned_on": f"{len(people)} validation paragraphs with people's labels"}
 
 
 def train(dataset_dir: str | Path, out_dir: str | Path, *, config: TrainingConfig | None = None,
@@ -321,7 +357,7 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     best_epoch, history = fit.best_epoch, fit.history
 
     # Thresholds and metrics on validation, against its weak labels: the training side only.
-    thresholds, metrics = np.full(len(themes), config.default_threshold), {}
+    thresholds, metrics, lines = np.full(len(themes), config.default_threshold), {}, None
     if val_cache:
         val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
         y_hard = multi_hot(val_rows["labels"], len(themes))
@@ -329,12 +365,14 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
             thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_model_thresholds": _micro(y_hard, val_proba >= thresholds)},
                    "validation_paragraphs": len(val_rows)}
+        if config.rules_and_model == "tuned":
+            lines = _rules_and_model_lines(val_rows, val_proba, thresholds, labeling)
     elapsed = time.time() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     train_units = unit_counts(train_rows)
     meta = ModelMeta(themes=themes, theme_names=labeling.get("theme_names", {t: t for t in themes}), thresholds=[float(t) for t in thresholds],
-                     max_length=config.max_length, stride=config.stride, text_prefix=config.text_prefix,
+                     rules_and_model=lines, max_length=config.max_length, stride=config.stride, text_prefix=config.text_prefix,
                      extra={"base_model": base, "data": {"dataset": labeling.get("dataset"), "sha256": labeling.get("sha256"), "sources": labeling["sources"],
                                                          "corpora": labeling.get("corpora"), "corrections": labeling.get("corrections"),
                                                          "train_paragraphs": train_units.get("paragraph", 0),

@@ -50,15 +50,16 @@ def rules_and_model(votes: VoteMatrix, rules_proba: np.ndarray, model_proba: np.
     `keep` (per theme; None: 0): the rules' vote counts only where the model's score reaches it, so that
     a passing mention the rules fire on but the model reads as off-theme is dropped.
     """
-    vetoed = exclusion_fired(votes, rule_set) | ~content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
+    vetoed = model_may_not_add(votes, rule_set, kinds)
     if keep is not None:
         rules_proba = np.where(model_proba >= np.asarray(keep, dtype=float), rules_proba, 0.0)
     return np.maximum(rules_proba, np.where(vetoed, 0.0, rescale_at_threshold(model_proba, thresholds)))
 
 
-def exclusion_fired(votes: VoteMatrix, rule_set: RuleSet) -> np.ndarray:
-    """(n, themes): whether one of the theme's exclusion rules fired on the paragraph."""
-    return np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
+def model_may_not_add(votes: VoteMatrix, rule_set: RuleSet, kinds: list[str] | None = None) -> np.ndarray:
+    """(n, themes): where the model may not add a theme: one of its exclusion rules fired, or nothing may be tagged."""
+    fired = np.column_stack([(votes.votes[:, votes.theme_columns(t)] < 0).any(axis=1) for t in rule_set.theme_ids])
+    return fired | ~content_mask(kinds, rule_set, votes.votes.shape[0])[:, None]
 
 
 def content_mask(kinds, rule_set: RuleSet, n: int) -> np.ndarray:

@@ -96,10 +96,18 @@ class RuleSet:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-            data = yaml.safe_load(text)
-        except (OSError, yaml.YAMLError) as err:
+        except OSError as err:
             raise RuleConfigError(f"{path}: cannot read the rule file ({err})") from err
-        return cls.from_dict(data, source=str(path), raw=text)
+        return cls.from_text(text, source=str(path))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "<text>") -> "RuleSet":
+        """A rule file's YAML text (as a model folder or a dataset keeps it)."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise RuleConfigError(f"{source}: cannot read the rule file ({err})") from err
+        return cls.from_dict(data, source=source, raw=text)
 
     @classmethod
     def from_dict(cls, data: dict, *, source: str = "<dict>", raw: str = "") -> "RuleSet":

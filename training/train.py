@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models.atomic import atomic_directory
-from models.decision import WeightedVote, content_mask, exclusion_fired
+from models.decision import WeightedVote, model_may_not_add
 from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, append_mean_pooling_layer, make_windows, pool_windows
 from models.rules import RuleSet, VoteMatrix
 
@@ -307,16 +307,14 @@ def _micro(y: np.ndarray, pred: np.ndarray) -> dict:
 def _rules_and_model_lines(val_rows, val_proba: np.ndarray, thresholds: np.ndarray, labeling: dict) -> dict | None:
     """The rules+model decision's lines, tuned on the validation paragraphs that carry people's labels (None where
     there are none, or the dataset kept no rule file): the rules' votes are the rows' own fired rules."""
-    import yaml
-
     people = [i for i, (source, unit) in enumerate(zip(val_rows["label_source"], val_rows["unit"])) if source == "correction" and unit == "paragraph"]
     if not people or not labeling.get("rules_text"):
         return None
-    rule_set = RuleSet.from_dict(yaml.safe_load(labeling["rules_text"]), source=labeling.get("rules_file", "rules"), raw=labeling["rules_text"])
+    rule_set = RuleSet.from_text(labeling["rules_text"], source=labeling.get("rules_file", "rules"))
     rows = val_rows.select(people)
     votes, kinds = VoteMatrix.from_fired(rule_set, rows["rules"]), rows["kind"]
     rules_positive = WeightedVote(rule_set).predict_proba(votes, kinds) >= 0.5
-    vetoed = exclusion_fired(votes, rule_set) | ~content_mask(kinds, rule_set, len(people))[:, None]
+    vetoed = model_may_not_add(votes, rule_set, kinds)
     add, keep = tune_rules_and_model(multi_hot(rows["labels"], len(rule_set.theme_ids)), val_proba[people], rules_positive, vetoed, thresholds)
     return {"thresholds": [float(x) for x in add], "keep": [float(x) for x in keep],
             "tuned_on": f"{len(people)} validation paragraphs with people's labels"}

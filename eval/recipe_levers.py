@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     results.append(Result("rules (weighted vote)", "in_genre_dev",
                           score(y, (rules_only.predict_proba(paragraphs) >= 0.5).astype(int), rule_set.theme_ids)))
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("model", "rules+model")}
-    command = "python -m eval.recipe_levers " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m eval.recipe_levers " + shlex.join(argv if argv is not None else sys.argv[1:])
     lines = [f"# Lever: {args.name}", "", args.about, "",
              f"Produced by `{command}`: the default recipe (`training/default_recipe.json`) with {json.dumps(settings)}, "
              "one fit per seed, scored on the in-genre dev gold (2-core CPU).", "",

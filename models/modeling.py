@@ -18,6 +18,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .lexical import LexicalHead
+
 META_FILE = "policy_tagger.json"
 RULES_FILE = "rules.yaml"        # the labeling rules the model was trained on: they locate evidence when tagging
 
@@ -152,10 +154,13 @@ def _is_ffn_output(name: str) -> bool:
 
 
 class ThemeModel:
-    """A trained classifier folder: network, tokenizer, themes, thresholds."""
+    """A trained classifier folder: network, tokenizer, themes, thresholds, and the character n-gram reader whose
+    scores are mixed with the network's where the folder has one (`models.lexical`)."""
 
-    def __init__(self, model, tokenizer, meta: ModelMeta, path: Path | None = None):
-        self.model, self.tokenizer, self.meta, self.path = model, tokenizer, meta, path
+    def __init__(self, model, tokenizer, meta: ModelMeta, path: Path | None = None, lexical: LexicalHead | None = None):
+        self.model, self.tokenizer, self.meta, self.path, self.lexical = model, tokenizer, meta, path, lexical
+        if lexical is not None and lexical.coef.shape[0] != len(meta.themes):
+            raise ValueError(f"{path}: the lexical head scores {lexical.coef.shape[0]} themes, the model {len(meta.themes)}")
         self.model.eval()
 
     @property
@@ -186,11 +191,11 @@ class ThemeModel:
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"{path} is not a policy-tagger model folder (no {META_FILE}); train one with `policy-tagger train`")
         meta = ModelMeta.from_dict(json.loads((path / META_FILE).read_text(encoding="utf-8")))
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer, lexical = AutoTokenizer.from_pretrained(path), LexicalHead.load(path)
         if backend == "onnx":
             from .runtime import OnnxNetwork, export_onnx
 
-            return cls(OnnxNetwork(export_onnx(path, int8=quantize)), tokenizer, meta, path)
+            return cls(OnnxNetwork(export_onnx(path, int8=quantize)), tokenizer, meta, path, lexical)
         if backend != "torch":
             raise ValueError(f"backend must be torch or onnx, not {backend!r}")
         model = AutoModelForSequenceClassification.from_pretrained(path)
@@ -198,7 +203,7 @@ class ThemeModel:
             model = quantize_int8(model)
         elif device:
             model = model.to(device)
-        return cls(model, tokenizer, meta, path)
+        return cls(model, tokenizer, meta, path, lexical)
 
     def window_logits(self, windows: Windows, *, batch_size: int = 32, progress: bool = False, desc: str = "scoring") -> torch.Tensor:
         from tqdm.auto import tqdm
@@ -214,7 +219,14 @@ class ThemeModel:
         return out
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False, desc: str = "scoring") -> np.ndarray:
-        """P(theme) for each text, shape (n_texts, n_themes); long texts are read in overlapping windows."""
+        """P(theme) for each text, shape (n_texts, n_themes): the network's, mixed with the lexical head's where there is one."""
+        texts = list(texts)
+        proba = self.encoder_proba(texts, batch_size=batch_size, progress=progress, desc=desc)
+        return proba if self.lexical is None or not texts else self.lexical.mix(proba, self.lexical.predict_proba(texts))
+
+    def encoder_proba(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False, desc: str = "scoring") -> np.ndarray:
+        """The network's P(theme) for each text (what the folder gives in plain transformers); long texts are read in
+        overlapping windows."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.themes)))

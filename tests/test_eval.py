@@ -257,3 +257,16 @@ def test_the_in_genre_protocol_fits_once_and_never_trains_on_held_out_text(seed_
     assert results[0].scores["micro"]["f1"] == 1.0 and results[1].scores["micro"]["f1"] == 1.0
     with pytest.raises(ValueError, match="also training"):
         in_genre(Spy, [held], {"dev": ([held], gold[:1])}, rs)
+
+
+def test_the_recipe_lodo_leaves_exactly_one_seed_out_of_the_recipe(tmp_path):
+    from eval.recipe_lodo import SEEDS, recipe_without
+    from training.default_model import load_recipe
+
+    recipe = load_recipe()
+    held = sorted(SEEDS.glob("*.txt"))[2].stem
+    fold = recipe_without(recipe, held, tmp_path / "seeds")
+    assert fold["data"][0] == str(tmp_path / "seeds") and fold["data"][1:] == recipe["data"][1:] and fold["config"] == recipe["config"]
+    assert sorted(p.stem for p in (tmp_path / "seeds").glob("*.txt")) == sorted(p.stem for p in SEEDS.glob("*.txt") if p.stem != held)
+    with pytest.raises(ValueError, match="no `seeds` entry"):
+        recipe_without({**recipe, "data": ["training/corpora/civil_affairs_reports:train"]}, held, tmp_path / "other")

@@ -44,6 +44,10 @@ def test_config_validates_and_round_trips():
             TrainingConfig(**bad)
     with pytest.raises(ValueError, match="unknown setting.*epoks"):
         TrainingConfig.from_dict({"epoks": 3})
+    # `--config` takes a recipe too: its settings are under "config" (what `train` by hand reproduces the default with).
+    from training.default_model import RECIPE, load_recipe
+
+    assert TrainingConfig.from_file(RECIPE) == TrainingConfig.from_dict(load_recipe()["config"])
 
 
 def test_windows_cover_every_token(tiny_base):

@@ -46,6 +46,12 @@ class TrainingConfig:
     rules_and_model: str = "model"       # the rules+model decision's lines. "model": the model's thresholds, every rule positive
                                          # stands; "tuned": per theme a threshold and a keep line (a rule positive the model scores
                                          # below it is dropped), tuned on the validation paragraphs that carry people's labels
+    # --- the character n-gram reader beside the encoder (models.lexical) ---------------------------------------------
+    lexical: str = "none"                # "none": the encoder's scores alone; "tuned": TF-IDF over 1-3 character n-grams and a
+                                         # logistic regression per theme, fitted on the train split, mixed with the encoder's
+                                         # scores at the share (0, 0.1, ..., 1) that scores best on validation (the decision's F1)
+    lexical_max_features: int = 50000    # the most frequent n-grams kept (the shipped file: ~3 MB at 50,000)
+    lexical_c: float = 4.0               # inverse L2 strength of each theme's logistic regression (as eval's TF-IDF baseline)
 
     def __post_init__(self):
         checks = [
@@ -62,6 +68,8 @@ class TrainingConfig:
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, not {self.device!r}"),
             (self.thresholds in ("fixed", "tuned"), f"thresholds must be fixed or tuned, not {self.thresholds!r}"),
             (self.rules_and_model in ("model", "tuned"), f"rules_and_model must be model or tuned, not {self.rules_and_model!r}"),
+            (self.lexical in ("none", "tuned"), f"lexical must be none or tuned, not {self.lexical!r}"),
+            (self.lexical_max_features >= 1 and self.lexical_c > 0, "lexical_max_features must be >= 1 and lexical_c > 0"),
             (0 < self.default_threshold < 1, "default_threshold must lie in (0, 1)"),
             (0 <= self.threshold_min_precision <= 1, "threshold_min_precision must lie in [0, 1]"),
         ]
@@ -81,4 +89,8 @@ class TrainingConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainingConfig":
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Settings from a JSON file: a dict of them, or a recipe (`training/default_recipe.json`), whose `config` holds them."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "data" in data and isinstance(data.get("config"), dict):
+            data = data["config"]
+        return cls.from_dict(data)

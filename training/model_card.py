@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from models.lexical import LEXICAL_FILE, LEXICAL_WEIGHTS, LexicalHead
 from models.modeling import ModelMeta
 
 from .config import TrainingConfig
 
 
-def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> None:
+def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig, lexical: LexicalHead | None = None) -> None:
     x = meta.extra
     base, data, train = x.get("base_model", {}), x.get("data", {}), x.get("training", {})
     embedded = str(base.get("name", "")).startswith("embedded:")
@@ -36,7 +37,14 @@ def write_model_card(folder: Path, meta: ModelMeta, config: TrainingConfig) -> N
         + ("; plus one layer that starts as masked mean pooling into [CLS] (`models.modeling.append_mean_pooling_layer`)"
            if base.get("pooling") == "mean" else "")
         + f"; frozen (cached) layers: {config.freeze_layers}; "
-        f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.", "",
+        f"window {config.max_length} tokens, stride {config.stride}, prefix `{config.text_prefix!r}`.",
+        *([f"- Beside the network, a character n-gram reader (`models.lexical`; `{LEXICAL_WEIGHTS}`, `{LEXICAL_FILE}`): TF-IDF over "
+           f"{lexical.about.get('features')} character {lexical.ngram_range[0]}-{lexical.ngram_range[1]}-grams and a logistic regression per "
+           f"theme (C={lexical.about.get('C')}), fitted on the {lexical.about.get('train_rows')} training rows' labels. `tag` and "
+           f"`ThemeModel.predict_proba` score {1 - lexical.weight:.1f} × the network's + {lexical.weight:.1f} × its scores (the share chosen "
+           f"by {lexical.about.get('weight_chosen_by', 'hand')}); plain transformers and `pipeline(\"text-classification\")` give "
+           "the network's scores alone (the thresholds below are the mixture's)."] if lexical is not None else []),
+        "",
         "## Training data",
         (f"- Made by the recipe `{recipe['file']}` (fingerprint {recipe['sha256']}: the recipe, the rules and every file it reads; "
          "regenerate with `python -m training.default_model --ship`)." if (recipe := x.get("recipe") or {}).get("file")

@@ -24,12 +24,14 @@ import torch
 from tqdm.auto import tqdm
 
 from models.atomic import atomic_directory
-from models.decision import WeightedVote, model_may_not_add
+from models.decision import WeightedVote, model_may_not_add, rules_and_model
+from models.lexical import LexicalHead
 from models.modeling import META_FILE, RULES_FILE, ModelMeta, ThemeModel, append_mean_pooling_layer, make_windows, pool_windows
 from models.rules import RuleSet, VoteMatrix
 
 from .config import CONFIG_FILE, TrainingConfig
 from .dataset import load_dataset_dir, multi_hot, unit_counts
+from .lexical import choose_weight, fit_lexical_head
 from .model_card import write_model_card
 from .thresholds import tune_rules_and_model, tune_thresholds
 
@@ -304,20 +306,67 @@ def _micro(y: np.ndarray, pred: np.ndarray) -> dict:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
 
 
-def _rules_and_model_lines(val_rows, val_proba: np.ndarray, thresholds: np.ndarray, labeling: dict) -> dict | None:
-    """The rules+model decision's lines, tuned on the validation paragraphs that carry people's labels (None where
-    there are none, or the dataset kept no rule file): the rules' votes are the rows' own fired rules."""
-    people = [i for i, (source, unit) in enumerate(zip(val_rows["label_source"], val_rows["unit"])) if source == "correction" and unit == "paragraph"]
-    if not people or not labeling.get("rules_text"):
-        return None
-    rule_set = RuleSet.from_text(labeling["rules_text"], source=labeling.get("rules_file", "rules"))
-    rows = val_rows.select(people)
-    votes, kinds = VoteMatrix.from_fired(rule_set, rows["rules"]), rows["kind"]
-    rules_positive = WeightedVote(rule_set).predict_proba(votes, kinds) >= 0.5
-    vetoed = model_may_not_add(votes, rule_set, kinds)
-    add, keep = tune_rules_and_model(multi_hot(rows["labels"], len(rule_set.theme_ids)), val_proba[people], rules_positive, vetoed, thresholds)
-    return {"thresholds": [float(x) for x in add], "keep": [float(x) for x in keep],
-            "tuned_on": f"{len(people)} validation paragraphs with people's labels"}
+@dataclass
+class PeopleLabelled:
+    """The validation paragraphs that carry people's labels, with the rules' votes on them (the rows' own fired rules):
+    what the rules+model lines are tuned on and the lexical share is chosen by."""
+
+    rows: list[int]
+    rule_set: RuleSet
+    votes: VoteMatrix
+    kinds: list[str]
+    rules_proba: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def of(cls, val_rows, labeling: dict) -> "PeopleLabelled | None":
+        """None where there are none, or the dataset kept no rule file."""
+        people = [i for i, (source, unit) in enumerate(zip(val_rows["label_source"], val_rows["unit"])) if source == "correction" and unit == "paragraph"]
+        if not people or not labeling.get("rules_text"):
+            return None
+        rule_set = RuleSet.from_text(labeling["rules_text"], source=labeling.get("rules_file", "rules"))
+        rows = val_rows.select(people)
+        votes, kinds = VoteMatrix.from_fired(rule_set, rows["rules"]), rows["kind"]
+        return cls(people, rule_set, votes, kinds, WeightedVote(rule_set).predict_proba(votes, kinds), multi_hot(rows["labels"], len(rule_set.theme_ids)))
+
+    def tune_lines(self, val_proba: np.ndarray, thresholds: np.ndarray) -> dict:
+        add, keep = tune_rules_and_model(self.y, val_proba[self.rows], self.rules_proba >= 0.5, model_may_not_add(self.votes, self.rule_set, self.kinds), thresholds)
+        return {"thresholds": [float(x) for x in add], "keep": [float(x) for x in keep],
+                "tuned_on": f"{len(self.rows)} validation paragraphs with people's labels"}
+
+    def f1(self, val_proba: np.ndarray, lines: dict) -> float:
+        """Micro-F1 of the rules+model decision at `lines` on these paragraphs."""
+        decided = rules_and_model(self.votes, self.rules_proba, val_proba[self.rows], lines["thresholds"], self.rule_set, self.kinds,
+                                  keep=lines["keep"]) >= 0.5
+        return _micro(self.y.astype(bool), decided)["f1"]
+
+
+def _decide_on_validation(val_rows, val_proba: np.ndarray, config: TrainingConfig, labeling: dict) -> tuple[np.ndarray, dict | None, float]:
+    """(thresholds, rules+model lines or None, the validation micro-F1 of the decision they make) for `val_proba`:
+    the rules+model decision on people's labels where the lines are tuned, else the model's against the split's labels."""
+    y_hard = multi_hot(val_rows["labels"], len(labeling["themes"]))
+    thresholds = (tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
+                  if config.thresholds == "tuned" else np.full(y_hard.shape[1], config.default_threshold))
+    people = PeopleLabelled.of(val_rows, labeling) if config.rules_and_model == "tuned" else None
+    if people is None:
+        return thresholds, None, _micro(y_hard.astype(bool), val_proba >= thresholds)["f1"]
+    lines = people.tune_lines(val_proba, thresholds)
+    return thresholds, lines, people.f1(val_proba, lines)
+
+
+def _fit_lexical(train_rows, val_rows, val_proba: np.ndarray | None, config: TrainingConfig, labeling: dict) -> tuple[LexicalHead, np.ndarray | None]:
+    """The character n-gram reader on the train split's labels, its share of the mixture chosen on validation; and
+    the mixed validation scores."""
+    head = fit_lexical_head(train_rows["text"], multi_hot(train_rows["labels"], len(labeling["themes"])),
+                            max_features=config.lexical_max_features, C=config.lexical_c, seed=config.seed)
+    if val_proba is None:
+        head.about["weight_chosen_by"] = "not chosen: no validation split (the default share)"
+        return head, None
+    lexical_val = head.predict_proba(val_rows["text"])
+    head.weight, tried = choose_weight(val_proba, lexical_val, lambda mixed: _decide_on_validation(val_rows, mixed, config, labeling)[2])
+    head.about.update(weight_chosen_by="validation micro-F1 of the decision (rules+model where its lines are tuned)",
+                      validation_f1_by_weight=tried)
+    return head, head.mix(val_proba, lexical_val)
 
 
 def train(dataset_dir: str | Path, out_dir: str | Path, *, config: TrainingConfig | None = None,
@@ -356,15 +405,15 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
 
     # Thresholds and metrics on validation, against its weak labels: the training side only.
     thresholds, metrics, lines = np.full(len(themes), config.default_threshold), {}, None
+    val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy() if val_cache else None
+    lexical = None
+    if config.lexical == "tuned":   # the scores the thresholds and lines are tuned on become the mixture's
+        lexical, val_proba = _fit_lexical(train_rows, val_rows, val_proba, config, labeling)
     if val_cache:
-        val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy()
+        thresholds, lines, _ = _decide_on_validation(val_rows, val_proba, config, labeling)
         y_hard = multi_hot(val_rows["labels"], len(themes))
-        if config.thresholds == "tuned":
-            thresholds = tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_model_thresholds": _micro(y_hard, val_proba >= thresholds)},
                    "validation_paragraphs": len(val_rows)}
-        if config.rules_and_model == "tuned":
-            lines = _rules_and_model_lines(val_rows, val_proba, thresholds, labeling)
     elapsed = time.time() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -388,7 +437,9 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
         tokenizer.save_pretrained(tmp)
         (tmp / META_FILE).write_text(json.dumps(meta.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2), encoding="utf-8")
+        if lexical is not None:
+            lexical.save(tmp)
         if labeling.get("rules_text"):
             (tmp / RULES_FILE).write_text(labeling["rules_text"], encoding="utf-8")
-        write_model_card(tmp, meta, config)
+        write_model_card(tmp, meta, config, lexical)
     return out_dir

@@ -3,14 +3,16 @@ that seed taken out of its data (the civil-affairs train documents, their people
 stay), and score the held-out seed against its gold — the rules, the model alone and rules + model, as `tag` decides.
 
     python -m eval.recipe_lodo            # five fits of the default recipe; report -> eval/results/recipe_lodo.md
+    python -m eval.recipe_lodo --name recipe_lodo_no_lexical --set lexical='"none"'    # the same with a setting changed
 
 `policy-tagger evaluate --protocol lodo` fits its predictors on the seeds alone (plus `--extra` as a corpus); this
 trains exactly what `python -m training.default_model --ship` would, less one seed. Fits are kept in
-`.cache/recipe-lodo/SEED_ID` (reused when they exist).
+`.cache/recipe-lodo/[NAME/]SEED_ID` (reused when they exist).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import shutil
 import sys
@@ -21,10 +23,11 @@ import numpy as np
 
 from models import load_documents
 from models.rules import RuleSet
-from training.default_model import RECIPE, ROOT, cache_dir, load_recipe, recipe_fingerprint, train_by_recipe
+from training.default_model import RECIPE, ROOT, cache_dir, load_recipe, recipe_config, recipe_fingerprint, train_by_recipe
 
 from .baselines import RulesAndModelPredictor, RulesPredictor, TextPredictor
 from .gold import SEED_GOLD, align, load_gold
+from .recipe_levers import parse_setting
 from .harness import Result, write_report
 from .metrics import score
 
@@ -62,11 +65,16 @@ def fold(recipe: dict, held, rule_set: RuleSet, gold, work: Path) -> tuple[np.nd
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="recipe_lodo", help="report name under eval/results/")
+    parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[],
+                        help="a TrainingConfig setting of the recipe to change, KEY=JSON (repeatable)")
     args = parser.parse_args(argv)
     recipe, rule_set = load_recipe(), RuleSet.load()
+    if args.settings:
+        recipe = {**recipe, "config": {**recipe["config"], **dict(args.settings)}}
+        recipe_config(recipe)   # checked as TrainingConfig checks it
     seeds, _ = load_documents([SEEDS])
     gold = load_gold(SEED_GOLD, rule_set.theme_ids)
-    work = cache_dir() / "recipe-lodo"
+    work = cache_dir() / "recipe-lodo" / (args.name if args.settings else "")
     ys, preds, folds = [], {}, {}
     for held in seeds:
         started = time.time()
@@ -81,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     results = [Result(name, "lodo", score(y_all, np.vstack(p), rule_set.theme_ids), folds[name]) for name, p in preds.items()]
     command = " ".join(["python -m eval.recipe_lodo", shlex.join(argv if argv is not None else sys.argv[1:])]).strip()
     header = (f"# The default recipe, leave one seed out\n\nProduced by `{command}`: for each of the five seed reports, "
-              f"`{RECIPE.relative_to(ROOT)}` trained with that seed left out of its data (everything else as the recipe says), "
+              f"`{RECIPE.relative_to(ROOT)}`{' with ' + json.dumps(dict(args.settings)) if args.settings else ''} trained with that seed "
+              "left out of its data (everything else as the recipe says), "
               "scored on the held-out seed's gold (`eval/gold/seeds.jsonl`), pooled over the folds. The rules were refined "
               "against this gold (eval/results/rules_seeds.md), so their row is optimistic.\n")
     write_report(results, rule_set.theme_ids, OUT, name=args.name, header=header)

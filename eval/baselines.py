@@ -47,24 +47,11 @@ class TfidfPredictor:
         self.ngram_range, self.C, self.inner_folds, self.seed = ngram_range, C, inner_folds, seed
         self.min_precision = min_precision   # the same floor as the encoder's thresholds (TrainingConfig)
 
-    def _fit_models(self, texts, y):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
+    def _fit_head(self, texts, y):
+        # The same reader the default model mixes in (`training.lexical`), with every n-gram kept.
+        from training.lexical import fit_lexical_head
 
-        vec = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, min_df=1, sublinear_tf=True)
-        x = vec.fit_transform(texts)
-        models = []
-        for t in range(y.shape[1]):
-            if 0 < y[:, t].sum() < len(y):
-                models.append(LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=self.seed).fit(x, y[:, t]))
-            else:
-                models.append(float(y[:, t].mean()) if len(y) else 0.0)   # constant: a theme with no (or only) positives
-        return vec, models
-
-    @staticmethod
-    def _proba(vec, models, texts):
-        x = vec.transform(texts)
-        return np.column_stack([m.predict_proba(x)[:, 1] if not isinstance(m, float) else np.full(x.shape[0], m) for m in models])
+        return fit_lexical_head(texts, y, max_features=None, C=self.C, seed=self.seed, ngram_range=self.ngram_range)
 
     def fit(self, paragraphs: Sequence[Paragraph], soft_labels: np.ndarray) -> "TfidfPredictor":
         texts = [p.text for p in paragraphs]
@@ -77,16 +64,15 @@ class TfidfPredictor:
         if len(folds) > 1:
             for held in folds:
                 test = np.isin(docs, held)
-                vec, models = self._fit_models([t for t, m in zip(texts, ~test) if m], y[~test])
-                oof[test] = self._proba(vec, models, [t for t, m in zip(texts, test) if m])
+                oof[test] = self._fit_head([t for t, m in zip(texts, ~test) if m], y[~test]).predict_proba([t for t, m in zip(texts, test) if m])
             self.thresholds_ = tune_thresholds(y, oof, min_precision=self.min_precision)
         else:
             self.thresholds_ = np.full(y.shape[1], 0.5)
-        self.vec_, self.models_ = self._fit_models(texts, y)
+        self.head_ = self._fit_head(texts, y)
         return self
 
     def predict_proba(self, paragraphs: Sequence[Paragraph]) -> np.ndarray:
-        return self._proba(self.vec_, self.models_, [p.text for p in paragraphs])
+        return self.head_.predict_proba([p.text for p in paragraphs])
 
 
 class TextPredictor:

@@ -41,9 +41,10 @@ def parse_setting(text: str) -> tuple[str, object]:
         return key, value
 
 
-def varied_recipe(recipe: dict, settings: dict, seed: int) -> dict:
-    """The recipe with some training settings changed (checked as `TrainingConfig` checks them) and the seed set."""
-    varied = {**recipe, "config": {**recipe["config"], **settings, "seed": seed}}
+def varied_recipe(recipe: dict, settings: dict, seed: int | None = None) -> dict:
+    """The recipe with some training settings changed (checked as `TrainingConfig` checks them) and the seed set
+    (None: the recipe's own)."""
+    varied = {**recipe, "config": {**recipe["config"], **settings, **({} if seed is None else {"seed": seed})}}
     recipe_config(varied)
     return varied
 

@@ -23,11 +23,11 @@ import numpy as np
 
 from models import load_documents
 from models.rules import RuleSet
-from training.default_model import RECIPE, ROOT, cache_dir, load_recipe, recipe_config, recipe_fingerprint, train_by_recipe
+from training.default_model import RECIPE, ROOT, cache_dir, load_recipe, recipe_fingerprint, train_by_recipe
 
 from .baselines import RulesAndModelPredictor, RulesPredictor, TextPredictor
 from .gold import SEED_GOLD, align, load_gold
-from .recipe_levers import parse_setting
+from .recipe_levers import parse_setting, varied_recipe
 from .harness import Result, write_report
 from .metrics import score
 
@@ -69,9 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="a TrainingConfig setting of the recipe to change, KEY=JSON (repeatable)")
     args = parser.parse_args(argv)
     recipe, rule_set = load_recipe(), RuleSet.load()
-    if args.settings:
-        recipe = {**recipe, "config": {**recipe["config"], **dict(args.settings)}}
-        recipe_config(recipe)   # checked as TrainingConfig checks it
+    recipe = varied_recipe(recipe, dict(args.settings))
     seeds, _ = load_documents([SEEDS])
     gold = load_gold(SEED_GOLD, rule_set.theme_ids)
     work = cache_dir() / "recipe-lodo" / (args.name if args.settings else "")

@@ -18,6 +18,7 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -341,20 +342,21 @@ class PeopleLabelled:
         return _micro(self.y.astype(bool), decided)["f1"]
 
 
-def _decide_on_validation(val_rows, val_proba: np.ndarray, config: TrainingConfig, labeling: dict) -> tuple[np.ndarray, dict | None, float]:
+def _decide_on_validation(y_hard: np.ndarray, val_proba: np.ndarray, config: TrainingConfig,
+                          people: PeopleLabelled | None) -> tuple[np.ndarray, dict | None, float]:
     """(thresholds, rules+model lines or None, the validation micro-F1 of the decision they make) for `val_proba`:
-    the rules+model decision on people's labels where the lines are tuned, else the model's against the split's labels."""
-    y_hard = multi_hot(val_rows["labels"], len(labeling["themes"]))
+    the rules+model decision on people's labels (`people`, where the lines are tuned), else the model's against the
+    split's labels `y_hard`."""
     thresholds = (tune_thresholds(y_hard, val_proba, default=config.default_threshold, min_precision=config.threshold_min_precision)
                   if config.thresholds == "tuned" else np.full(y_hard.shape[1], config.default_threshold))
-    people = PeopleLabelled.of(val_rows, labeling) if config.rules_and_model == "tuned" else None
     if people is None:
         return thresholds, None, _micro(y_hard.astype(bool), val_proba >= thresholds)["f1"]
     lines = people.tune_lines(val_proba, thresholds)
     return thresholds, lines, people.f1(val_proba, lines)
 
 
-def _fit_lexical(train_rows, val_rows, val_proba: np.ndarray | None, config: TrainingConfig, labeling: dict) -> tuple[LexicalHead, np.ndarray | None]:
+def _fit_lexical(train_rows, val_rows, val_proba: np.ndarray | None, config: TrainingConfig, labeling: dict,
+                 decide: Callable[[np.ndarray], tuple]) -> tuple[LexicalHead, np.ndarray | None]:
     """The character n-gram reader on the train split's labels, its share of the mixture chosen on validation; and
     the mixed validation scores."""
     head = fit_lexical_head(train_rows["text"], multi_hot(train_rows["labels"], len(labeling["themes"])),
@@ -363,7 +365,7 @@ def _fit_lexical(train_rows, val_rows, val_proba: np.ndarray | None, config: Tra
         head.about["weight_chosen_by"] = "not chosen: no validation split (the default share)"
         return head, None
     lexical_val = head.predict_proba(val_rows["text"])
-    head.weight, tried = choose_weight(val_proba, lexical_val, lambda mixed: _decide_on_validation(val_rows, mixed, config, labeling)[2])
+    head.weight, tried = choose_weight(val_proba, lexical_val, lambda mixed: decide(mixed)[2])
     head.about.update(weight_chosen_by="validation micro-F1 of the decision (rules+model where its lines are tuned)",
                       validation_f1_by_weight=tried)
     return head, head.mix(val_proba, lexical_val)
@@ -406,12 +408,17 @@ def fit_model(dd, labeling: dict, out_dir: str | Path, *, config: TrainingConfig
     # Thresholds and metrics on validation, against its weak labels: the training side only.
     thresholds, metrics, lines = np.full(len(themes), config.default_threshold), {}, None
     val_proba = torch.sigmoid(_predict(net, val_cache, 64)).cpu().numpy() if val_cache else None
+    y_hard = multi_hot(val_rows["labels"], len(themes)) if val_cache else None
+    people = PeopleLabelled.of(val_rows, labeling) if val_cache and config.rules_and_model == "tuned" else None
+
+    def decide(proba: np.ndarray) -> tuple:
+        return _decide_on_validation(y_hard, proba, config, people)
+
     lexical = None
     if config.lexical == "tuned":   # the scores the thresholds and lines are tuned on become the mixture's
-        lexical, val_proba = _fit_lexical(train_rows, val_rows, val_proba, config, labeling)
+        lexical, val_proba = _fit_lexical(train_rows, val_rows, val_proba, config, labeling, decide)
     if val_cache:
-        thresholds, lines, _ = _decide_on_validation(val_rows, val_proba, config, labeling)
-        y_hard = multi_hot(val_rows["labels"], len(themes))
+        thresholds, lines, _ = decide(val_proba)
         metrics = {"validation_vs_weak_labels": {"at_0.5": _micro(y_hard, val_proba >= 0.5), "at_model_thresholds": _micro(y_hard, val_proba >= thresholds)},
                    "validation_paragraphs": len(val_rows)}
     elapsed = time.time() - started

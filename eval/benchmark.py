@@ -1,9 +1,11 @@
 """Tagging speed and memory on the CPU, with in-genre quality beside it, every variant against the anchor in one run.
 
-    .venv/bin/python -m eval.benchmark [--model DIR] [--variants torch,torch-int8,onnx,onnx-int8,rules] [--student DIR] [--threads N]
+    .venv/bin/python -m eval.benchmark [--model DIR] [--anchor DIR] [--variants torch,torch-int8,onnx,onnx-int8,rules] [--student DIR] [--threads N]
 
-The anchor is the model folder in fp32 PyTorch.  Each variant runs in a fresh process (so that load time and peak
-memory are its own) and tags, with the shipped decision (rules+model): the five seeds (paragraphs per second,
+The anchor is the 12-layer student in fp32 PyTorch: the default recipe with all of e5's 12 layers (trained once, seed
+13, into `.cache/levers/anchor_12_layers-s13` by `eval.recipe_levers`; `--anchor DIR` for another folder).  The
+variants are the model folder (default: the default model) in each runtime.  Each runs in a fresh process (so that
+load time and peak memory are its own) and tags, with the shipped decision (rules+model): the five seeds (paragraphs per second,
 milliseconds per 5,000 characters of report) and the 24 `dev` documents of the civil-affairs corpus, whose gold
 gives in-genre dev micro-F1 of the decision and of the model alone.  Speed is printed as a ratio to the anchor of
 the same run (machines differ about 2x; ratios travel).  `rules` is the rules alone: the upper bound of any model.
@@ -21,7 +23,7 @@ from pathlib import Path
 VARIANTS = {   # name -> (backend, quantize); "rules": no model at all
     "torch": ("torch", False), "torch-int8": ("torch", True), "onnx": ("onnx", False), "onnx-int8": ("onnx", True), "rules": None,
 }
-TITLES = {"torch": "PyTorch fp32 (anchor)", "torch-int8": "PyTorch dynamic int8 (`--quantize`)", "onnx": "ONNX Runtime fp32 (`--backend onnx`)",
+TITLES = {"torch": "PyTorch fp32", "torch-int8": "PyTorch dynamic int8 (`--quantize`)", "onnx": "ONNX Runtime fp32 (`--backend onnx`)",
           "onnx-int8": "ONNX Runtime int8 (`--backend onnx --quantize`)", "rules": "rules only (no model: the upper bound)"}
 
 
@@ -89,6 +91,19 @@ def _run(variant: str, model_dir: str, threads: int | None, queue) -> None:
     queue.put(out)
 
 
+ANCHOR_SETTINGS = {"keep_layers": None, "freeze_layers": 12}   # the default recipe with every one of e5's layers
+
+
+def anchor_model() -> Path:
+    """The 12-layer student of the default recipe (seed 13): trained once (minutes), then reused while current."""
+    from models.rules import RuleSet
+    from training.default_model import cache_dir, load_recipe
+
+    from .recipe_levers import fit
+
+    return fit(load_recipe(), ANCHOR_SETTINGS, 13, cache_dir() / "levers" / "anchor_12_layers-s13", RuleSet.load())
+
+
 def measure(variant: str, model_dir: Path, threads: int | None) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
@@ -107,34 +122,34 @@ def measure(variant: str, model_dir: Path, threads: int | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=None, help="model folder (default: the default model)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}; torch first")
+    parser.add_argument("--model", type=Path, default=None, help="model folder of the variants (default: the default model)")
+    parser.add_argument("--anchor", type=Path, default=None, help="the anchor's model folder (default: the 12-layer default recipe)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
     parser.add_argument("--student", type=Path, action="append", default=[], help="a distilled model folder to add (repeatable)")
     parser.add_argument("--threads", type=int, default=None, help="torch / ONNX Runtime threads (default: torch's choice)")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if unknown := [v for v in variants if v not in VARIANTS]:
         raise SystemExit(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
-    if "torch" in variants:
-        variants.remove("torch")
-    variants.insert(0, "torch")   # the anchor, always, in the same run
     if args.model is None:
         from training.default_model import ensure_default_model
 
         args.model = ensure_default_model()
+    if args.anchor is None:
+        args.anchor = anchor_model()
     import torch
 
-    runs = [(v, args.model, TITLES[v]) for v in variants]
+    layers = lambda folder: json.loads((folder / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]   # noqa: E731
+    runs = [("torch", args.anchor, f"anchor: {layers(args.anchor)} layers, PyTorch fp32")]   # always, in the same run
+    runs += [(v, args.model, f"{args.model.name} ({layers(args.model)} layers), {TITLES[v]}" if VARIANTS[v] else TITLES[v]) for v in variants]
     for student in args.student:
-        layers = json.loads((student / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
-        runs += [("torch", student, f"{student.name} ({layers} layers), PyTorch fp32"),
-                 ("onnx-int8", student, f"{student.name} ({layers} layers), ONNX Runtime int8")]
+        runs += [(v, student, f"{student.name} ({layers(student)} layers), {TITLES[v]}") for v in ("torch", "onnx-int8")]
     rows = []
     for v, folder, title in runs:
         rows.append({**measure(v, folder, args.threads), "title": title})
         print(f"{title}: {rows[-1]['seed_para_per_s']:.1f} seed paragraphs/s", flush=True)
     anchor = rows[0]
-    print(f"\nmodel {args.model}; torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads; seeds: "
+    print(f"\nanchor {args.anchor}, model {args.model}; torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads; seeds: "
           f"{anchor['seed_paragraphs']} content paragraphs, {anchor['seed_chars']:,} chars; dev: {anchor['dev_paragraphs']} paragraphs\n")
     print("| variant | load (s) | seed paragraphs/s | × anchor | ms per 5,000-char report | dev paragraphs/s | × anchor | peak RSS (MB) "
           "| dev micro-F1, rules+model | dev micro-F1, model alone |")

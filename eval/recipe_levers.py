@@ -6,7 +6,7 @@ several seeds, and score each fit on the in-genre dev gold (the model alone and 
 Unlike `policy-tagger evaluate --protocol in_genre` (which fits the encoder predictor on its own training side),
 this trains exactly what `python -m training.default_model --ship` would ship, so a row here is a candidate
 default.  Dev only: the test gold is scored by the evaluation report once a default is chosen.  Fits are kept in
-`.cache/levers/NAME-sSEED` (reused when they exist) and the report goes to `eval/results/levers/NAME.md`.
+`.cache/levers/NAME-sSEED` (reused while the recipe, rules and data that made them are unchanged) and the report goes to `eval/results/levers/NAME.md`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from models.rules import RuleSet
 from training.corpus import civil_affairs_documents
-from training.default_model import RECIPE, ROOT, cache_dir, load_recipe, recipe_config, recipe_fingerprint, train_by_recipe
+from training.default_model import RECIPE, ROOT, cache_dir, is_current, load_recipe, recipe_config, recipe_fingerprint, train_by_recipe
 
 from .baselines import RulesAndModelPredictor, RulesPredictor, TextPredictor
 from .gold import IN_GENRE_GOLD, align, load_gold
@@ -50,10 +50,13 @@ def varied_recipe(recipe: dict, settings: dict, seed: int | None = None) -> dict
 
 
 def fit(recipe: dict, settings: dict, seed: int, folder: Path, rule_set: RuleSet) -> Path:
-    if (folder / "policy_tagger.json").is_file():
-        return folder
+    """The recipe varied by `settings` trained into `folder`, or the fit already there if the same recipe, rules and
+    data made it."""
     varied = varied_recipe(recipe, settings, seed)
-    return train_by_recipe(varied, folder, rule_set=rule_set, fingerprint=recipe_fingerprint(varied, rule_set),
+    fingerprint = recipe_fingerprint(varied, rule_set)
+    if is_current(folder, fingerprint):
+        return folder
+    return train_by_recipe(varied, folder, rule_set=rule_set, fingerprint=fingerprint,
                            recipe_file=f"{RECIPE.relative_to(ROOT)} with {json.dumps({**settings, 'seed': seed})}")
 
 

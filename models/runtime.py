@@ -10,7 +10,9 @@ themes and the thresholds are the folder's own files.  The int8 file quantises t
 """
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,7 +33,7 @@ class _Logits(torch.nn.Module):
 
 
 def _stale(target: Path, folder: Path) -> bool:
-    weights = [p for p in folder.glob("*.safetensors")] + [folder / "config.json"]
+    weights = list(folder.glob("model*.safetensors")) + [folder / "config.json"]   # the network's (not the n-gram reader's)
     return not target.is_file() or any(p.is_file() and p.stat().st_mtime > target.stat().st_mtime for p in weights)
 
 
@@ -44,6 +46,7 @@ def export_onnx(folder: str | Path, *, int8: bool = False) -> Path:
     if _stale(fp32, folder):
         from transformers import AutoModelForSequenceClassification
 
+        print(f"Exporting {folder} to ONNX Runtime ({ONNX_FILE}{', ' + ONNX_INT8_FILE if int8 else ''}; once, seconds)...", file=sys.stderr)
         model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
         ids = torch.ones((2, 16), dtype=torch.long)
         with atomic_path(fp32) as tmp, warnings.catch_warnings():
@@ -63,8 +66,14 @@ def export_onnx(folder: str | Path, *, int8: bool = False) -> Path:
         layers = [int(m.group(1)) for n in names if (m := re.search(r"/encoder/layer\.(\d+)/", n))]
         last = f"/encoder/layer.{max(layers)}/" if layers else "\0"
         keep = [n for n in names if "/encoder/layer." not in n or last in n or re.search(r"/output/dense/", n) and "/attention/" not in n]
-        with atomic_path(target) as tmp:
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)   # its advice to pre-process first is for static quantisation, not this
+        try:
+            with atomic_path(target) as tmp:
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+        finally:
+            root.setLevel(level)
     return target
 
 

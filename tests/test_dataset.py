@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 from training.dataset import build_dataset, label_rows, load_corrections, load_dataset_dir, save_dataset, split_documents, text_hash

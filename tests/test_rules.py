@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from models.segment import Paragraph, segment
+from models.segment import Paragraph
 from models.decision import WeightedVote
 from training.aggregate import LabelModel, aggregate
 from training.analysis import format_report, rule_summary
@@ -135,7 +135,6 @@ def test_no_theme_kinds_and_label_model(hand_votes):
 
 
 def test_seed_rules_run_fast_and_label_every_theme(seed_documents):
-    import time
 
     rs = RuleSet.load()
     paragraphs = [p for d in seed_documents for p in d.paragraphs]

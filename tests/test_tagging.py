@@ -11,7 +11,6 @@ from models.atomic import atomic_write_text
 from models.render import render
 from models.tagger import TaggedDocument, Tagger
 from policy_tagger import app
-from tests.conftest import SEEDS
 from tests.tiny_model import build_tiny_model
 
 RAW = "◎記者\n一、推進殯葬改革(gǎi)\n新建公益性公墓3處,,婚姻登記全省通辦。另外，加強組織領導。\n<b>不是标签</b>"

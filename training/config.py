@@ -13,9 +13,10 @@ CONFIG_FILE = "training_config.json"   # the settings, as written into every mod
 class TrainingConfig:
     # --- the network ---------------------------------------------------------------------------
     base_model: str = EMBEDDED_BASE      # the embedded default, a local checkpoint folder, or a hub id where a hub is reachable
-    keep_layers: int | None = None       # use the first N encoder layers (None: all). e5's [CLS] is only informative near the top:
-                                         # out-of-genre micro-F1 0.08 with 6 layers (freeze 4) vs 0.34 with all 12, measured by
-                                         # `policy-tagger evaluate --protocol out_of_genre --predictor encoder [--config ...]`
+    keep_layers: int | None = None       # use the first N encoder layers (None: all). Read at [CLS] alone, e5's lower layers say little
+                                         # (seeds only: out-of-genre micro-F1 0.08 with 6 layers vs 0.34 with 12); with the mean-pooling
+                                         # layer, the n-gram reader and the in-genre labels, 6 of them score as 12 on in-genre dev
+                                         # (README lever table: `python -m eval.recipe_levers --name six_layers ...`)
     pooling: str = "mean"                # "mean": append a layer that starts as masked mean pooling into [CLS]
                                          # (models.modeling.append_mean_pooling_layer); "cls": read e5's [CLS] as it is.
                                          # Mean: student precision 0.68 | 0.49 vs 0.54 | 0.32 (eval/results/ablations/pooling_cls.md)

@@ -202,8 +202,10 @@ def tag(
     model: Optional[Path] = typer.Option(None, help="Model folder (default: the embedded default model, trained on first use)."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl, csv, md or html."),
     out: Optional[Path] = typer.Option(None, help="Output file, or a folder (one file per format run). Default: print to stdout."),
-    quantize: bool = typer.Option(False, help="Dynamic int8 quantisation of the linear layers (faster on CPU)."),
-    backend: str = typer.Option("torch", help="torch, or onnx: ONNX Runtime (model.onnx, exported into the model folder on first use)."),
+    quantize: Optional[bool] = typer.Option(None, "--quantize/--no-quantize",
+                                            help="int8 weights for the linear layers (default: on with onnx, off with torch)."),
+    backend: str = typer.Option("onnx", help="onnx (default): ONNX Runtime, the model exported into its folder on first use (seconds); "
+                                             "torch: PyTorch."),
     decision: str = typer.Option("rules+model", help="rules+model (default, the best on the in-genre dev gold): the rules' vote, with the "
                                                       "model adding what they miss and dropping the rule positives it scores below the folder's keep lines; "
                                                       "model: the model's thresholds decide; rules: the rules' vote decides."),
@@ -222,7 +224,7 @@ def tag(
 
         model = ensure_default_model()
     try:
-        tagger = Tagger.load(model, quantize=quantize, decision=decision, backend=backend)
+        tagger = Tagger.load(model, quantize=backend == "onnx" if quantize is None else quantize, decision=decision, backend=backend)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     tagged = tagger.tag_documents(docs, progress=True)

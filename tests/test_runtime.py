@@ -49,3 +49,33 @@ def test_export_is_redone_when_the_weights_change(model):
 def test_unknown_backend_is_an_error(model):
     with pytest.raises(ValueError, match="backend"):
         ThemeModel.load(model, backend="tensorrt")
+
+
+def test_tag_command_runs_int8_onnx_by_default_and_torch_on_request(model, tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from policy_tagger import app
+
+    folder = shutil.copytree(model, tmp_path / "model")
+    for f in (ONNX_FILE, ONNX_INT8_FILE):
+        (folder / f).unlink(missing_ok=True)
+    report = tmp_path / "r.txt"
+    report.write_text("一、兜底保障\n全年发放低保金3200万元，临时救助1200人次。\n新建农村幸福院12所。", encoding="utf-8")
+
+    def tagged(*options):
+        result = CliRunner().invoke(app, ["tag", str(report), "--model", str(folder), *options])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)["scores"] for line in result.stdout.splitlines() if line.startswith("{")]
+
+    def expected(**load):
+        doc = Tagger.load(folder, decision="rules+model", **load).tag(report.read_text(encoding="utf-8"), doc_id="r")
+        return [p.scores for p in doc.paragraphs]
+
+    default = tagged()
+    assert (folder / ONNX_INT8_FILE).is_file()                     # the default path exported and quantised the folder
+    assert default == expected(backend="onnx", quantize=True)
+    assert tagged("--backend", "torch") == expected(backend="torch")
+    assert tagged("--no-quantize") == expected(backend="onnx", quantize=False)

@@ -135,7 +135,6 @@ def test_no_theme_kinds_and_label_model(hand_votes):
 
 
 def test_seed_rules_run_fast_and_label_every_theme(seed_documents):
-
     rs = RuleSet.load()
     paragraphs = [p for d in seed_documents for p in d.paragraphs]
     votes = apply_rules(rs, paragraphs)

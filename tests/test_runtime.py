@@ -46,6 +46,24 @@ def test_export_is_redone_when_the_weights_change(model):
     assert export_onnx(model).stat().st_mtime_ns > before        # the weights are newer: exported again
 
 
+def test_an_export_of_another_format_is_redone_and_its_int8_file_with_it(model, capsys):
+    import onnx
+
+    from models.runtime import EXPORT_FORMAT, EXPORT_KEY
+
+    int8 = export_onnx(model, int8=True)
+    fp32 = model / ONNX_FILE
+    old = onnx.load(str(fp32))
+    del old.metadata_props[:]                                     # as the exports before the format stamp were
+    onnx.save(old, str(fp32))
+    capsys.readouterr()
+    before = int8.stat().st_mtime_ns
+    assert export_onnx(model, int8=True) == int8 and int8.stat().st_mtime_ns > before
+    assert {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}[EXPORT_KEY] == EXPORT_FORMAT
+    assert f"({ONNX_FILE}, {ONNX_INT8_FILE}; once" in capsys.readouterr().err
+    assert "Exporting" not in (export_onnx(model, int8=True), capsys.readouterr().err)[1]   # current now: silent, kept
+
+
 def test_unknown_backend_is_an_error(model):
     with pytest.raises(ValueError, match="backend"):
         ThemeModel.load(model, backend="tensorrt")

@@ -5,8 +5,9 @@
 The anchor is the 12-layer student in fp32 PyTorch: the default recipe with all of e5's 12 layers (trained once, seed
 13, into `.cache/levers/anchor_12_layers-s13` by `eval.recipe_levers`; `--anchor DIR` for another folder).  The
 variants are the model folder (default: the default model) in each runtime.  Each runs in a fresh process (so that
-load time and peak memory are its own) and tags, with the shipped decision (rules+model): the five seeds (paragraphs per second,
-milliseconds per 5,000 characters of report) and the 24 `dev` documents of the civil-affairs corpus, whose gold
+load time and peak memory are its own) and tags, with the shipped decision (rules+model): the five seeds together (paragraphs
+per second, and that first pass in milliseconds per 5,000 characters), then each seed alone, as one report per call, three
+rounds (their median in milliseconds per 5,000 characters of report), and the 24 `dev` documents of the civil-affairs corpus, whose gold
 gives in-genre dev micro-F1 of the decision and of the model alone.  Speed is printed as a ratio to the anchor of
 the same run (machines differ about 2x; ratios travel).  `rules` is the rules alone: the upper bound of any model.
 `--student DIR` adds a smaller model folder (`python -m training.distil`) in PyTorch fp32 and ONNX Runtime int8.
@@ -71,7 +72,14 @@ def _run(variant: str, model_dir: str, threads: int | None, queue) -> None:
     tag(seeds)
     seed_s = time.perf_counter() - t
     out["seed_para_per_s"] = out["seed_paragraphs"] / seed_s
-    out["ms_per_5k_chars"] = 1000 * seed_s / (out["seed_chars"] / 5000)
+    out["first_ms_per_5k_chars"] = 1000 * seed_s / (out["seed_chars"] / 5000)
+    rounds = []
+    for _ in range(REPORT_ROUNDS):   # one report per call, as `tag report.txt` does, once the process has tagged before
+        t = time.perf_counter()
+        for d in seeds:
+            tag([d])
+        rounds.append(time.perf_counter() - t)
+    out["ms_per_5k_chars"] = 1000 * float(np.median(rounds)) / (out["seed_chars"] / 5000)
     t = time.perf_counter()
     tagged = tag(dev)
     out["dev_para_per_s"] = out["dev_paragraphs"] / (time.perf_counter() - t)
@@ -91,6 +99,7 @@ def _run(variant: str, model_dir: str, threads: int | None, queue) -> None:
     queue.put(out)
 
 
+REPORT_ROUNDS = 3   # the per-report figure is their median: one round is one draw of a noisy machine
 ANCHOR_SETTINGS = {"keep_layers": None, "freeze_layers": 12}   # the default recipe with every one of e5's layers
 
 
@@ -151,13 +160,13 @@ def main() -> None:
     anchor = rows[0]
     print(f"\nanchor {args.anchor}, model {args.model}; torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads; seeds: "
           f"{anchor['seed_paragraphs']} content paragraphs, {anchor['seed_chars']:,} chars; dev: {anchor['dev_paragraphs']} paragraphs\n")
-    print("| variant | load (s) | seed paragraphs/s | × anchor | ms per 5,000-char report | dev paragraphs/s | × anchor | peak RSS (MB) "
-          "| dev micro-F1, rules+model | dev micro-F1, model alone |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| variant | load (s) | seed paragraphs/s (first pass) | × anchor | first pass, ms per 5,000 chars | ms per 5,000-char report "
+          "| dev paragraphs/s | × anchor | peak RSS (MB) | dev micro-F1, rules+model | dev micro-F1, model alone |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         model_f1 = f"{r['dev_f1_model']:.3f}" if "dev_f1_model" in r else "–"
         print(f"| {r['title']} | {r['load_s']:.1f} | {r['seed_para_per_s']:.1f} | {r['seed_para_per_s'] / anchor['seed_para_per_s']:.2f} | "
-              f"{r['ms_per_5k_chars']:.0f} | {r['dev_para_per_s']:.1f} | {r['dev_para_per_s'] / anchor['dev_para_per_s']:.2f} | "
+              f"{r['first_ms_per_5k_chars']:.0f} | {r['ms_per_5k_chars']:.0f} | {r['dev_para_per_s']:.1f} | {r['dev_para_per_s'] / anchor['dev_para_per_s']:.2f} | "
               f"{r['peak_mb']:.0f} | {r['dev_f1_decision']:.3f} | {model_f1} |")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.modeling import ThemeModel, make_windows, pool_windows
+from models.modeling import ThemeModel, length_batches, make_windows, pool_windows
 from training.config import TrainingConfig
 from training.dataset import build_dataset, save_dataset, text_hash
 from models.rules import RuleSet
@@ -61,6 +61,19 @@ def test_windows_cover_every_token(tiny_base):
     covered = body[0] + [t for b in body[1:] for t in b[16:]]
     assert covered == tok(text, add_special_tokens=False)["input_ids"]
     assert w.owner.count(1) == 1
+
+
+def test_length_batches_cover_every_window_once_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 250, size=90).tolist()
+    batches = length_batches(lengths, 8, max_padding=0.1)
+    assert sorted(i for b in batches for i in b) == list(range(90))
+    assert max(len(b) for b in batches) <= 8
+    for b in batches:
+        assert max(lengths[i] for i in b) * len(b) <= 1.1 * sum(lengths[i] for i in b)
+    fixed = sum(max(sorted(lengths)[s:s + 8]) * len(sorted(lengths)[s:s + 8]) for s in range(0, 90, 8))
+    assert sum(max(lengths[i] for i in b) * len(b) for b in batches) < fixed   # fewer padded tokens than fixed batches of 8
+    assert length_batches([7, 7, 7], 2) == [[0, 1], [2]] and length_batches([], 4) == []
 
 
 def test_pooling_takes_the_max_over_windows():

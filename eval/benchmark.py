@@ -129,6 +129,13 @@ def measure(variant: str, model_dir: Path, threads: int | None) -> dict:
     return result
 
 
+def layers(folder: Path) -> str:
+    """e5's layers a model folder keeps, and the pooling layer the recipe appends on top of them where it did."""
+    n = json.loads((folder / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+    meta = json.loads((folder / "policy_tagger.json").read_text(encoding="utf-8"))
+    return f"{n - 1} layers + pooling layer" if meta.get("base_model", {}).get("pooling") == "mean" else f"{n} layers"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="model folder of the variants (default: the default model)")
@@ -148,11 +155,10 @@ def main() -> None:
         args.anchor = anchor_model()
     import torch
 
-    layers = lambda folder: json.loads((folder / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]   # noqa: E731
-    runs = [("torch", args.anchor, f"anchor: {layers(args.anchor)} layers, PyTorch fp32")]   # always, in the same run
-    runs += [(v, args.model, f"{args.model.name} ({layers(args.model)} layers), {TITLES[v]}" if VARIANTS[v] else TITLES[v]) for v in variants]
+    runs = [("torch", args.anchor, f"anchor: {layers(args.anchor)}, PyTorch fp32")]   # always, in the same run
+    runs += [(v, args.model, f"{args.model.name} ({layers(args.model)}), {TITLES[v]}" if VARIANTS[v] else TITLES[v]) for v in variants]
     for student in args.student:
-        runs += [(v, student, f"{student.name} ({layers(student)} layers), {TITLES[v]}") for v in ("torch", "onnx-int8")]
+        runs += [(v, student, f"{student.name} ({layers(student)}), {TITLES[v]}") for v in ("torch", "onnx-int8")]
     rows = []
     for v, folder, title in runs:
         rows.append({**measure(v, folder, args.threads), "title": title})

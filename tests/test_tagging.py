@@ -140,3 +140,22 @@ def test_a_keep_line_drops_the_rule_positives_the_model_scores_below_it(tiny_mod
     body = tagger.tag(RAW, doc_id="r").paragraphs[2]
     assert {h.theme for h in body.themes} == {"digital"}                  # 公墓/婚姻登记 dropped: the model scores < 1
     assert body.scores["affairs"] < 0.5
+
+
+def test_the_decision_margin_lever_is_tag_at_margin_zero_and_the_rules_at_a_margin_past_every_score(tiny_model):
+    from eval.decision_margin import decided
+    from models.document import build_document
+    from models.tagger import NO_THEME_KINDS
+
+    tagger = Tagger.load(tiny_model, decision="rules+model")
+    themes = tagger.model.themes
+    tagger.model.meta.rules_and_model = {"thresholds": [0.3] * len(themes), "keep": [0.0] * len(themes)}
+    doc = build_document("r", RAW)
+    paragraphs = [p for p in doc.paragraphs if p.kind not in NO_THEME_KINDS]
+    tagged = {p.index: {h.theme for h in p.themes} for p in tagger.tag(RAW, doc_id="r").paragraphs}
+    at_zero = decided(tagger.model, paragraphs, tagger.rule_set, np.zeros(len(themes)))
+    assert [{t for t, hit in zip(themes, row) if hit} for row in at_zero] == [tagged[p.index] for p in paragraphs]
+    rules = Tagger.load(tiny_model, decision="rules").tag(RAW, doc_id="r").paragraphs
+    past = decided(tagger.model, paragraphs, tagger.rule_set, np.ones(len(themes)))   # lines at 0.99: nothing added
+    assert [{t for t, hit in zip(themes, row) if hit} for row in past] == [{h.theme for h in rules[p.index].themes} for p in paragraphs]
+    assert at_zero.sum() > past.sum()                                     # the model did add themes at margin 0

@@ -24,19 +24,21 @@ from training.default_model import cache_dir, ensure_default_model, load_recipe
 
 from .gold import IN_GENRE_GOLD, SEED_GOLD, align, load_gold
 from .metrics import score
-from .recipe_lodo import SEEDS, fold
+from .recipe_lodo import SEEDS, fold_model
 from .recipe_levers import OUT
 
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 
 
-def decided(model: ThemeModel, paragraphs, rule_set: RuleSet, margins) -> np.ndarray:
-    """rules+model as `tag` decides, with each theme's line raised by `margins` (per theme)."""
+def decided(model: ThemeModel, paragraphs, rule_set: RuleSet, margins: dict) -> tuple[np.ndarray, dict]:
+    """(the rules' decision, {key: rules+model as `tag` decides with each theme's line raised by `margins[key]`});
+    the rules and the model score the paragraphs once for all the margins."""
     votes, kinds = apply_rules(rule_set, paragraphs), [p.kind for p in paragraphs]
     rules = WeightedVote(rule_set).predict_proba(votes, kinds)
     lines, keep = model.rules_and_model_lines
     proba = model.predict_proba([p.text for p in paragraphs])
-    return (rules_and_model(votes, rules, proba, np.minimum(lines + margins, 0.99), rule_set, kinds, keep=keep) >= 0.5).astype(int)
+    return (rules >= 0.5).astype(int), {key: (rules_and_model(votes, rules, proba, np.minimum(lines + m, 0.99), rule_set, kinds, keep=keep)
+                                              >= 0.5).astype(int) for key, m in margins.items()}
 
 
 def _f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = ThemeModel.load(ensure_default_model())
     paragraphs, y = align(load_gold(IN_GENRE_GOLD["dev"], themes), civil_affairs_documents("dev"), themes)
-    dev = {m: decided(model, paragraphs, rule_set, np.full(n, m)) for m in MARGINS}
+    dev_rules, dev = decided(model, paragraphs, rule_set, {m: np.full(n, m) for m in MARGINS})
     docs = sorted({p.doc_id for p in paragraphs})
     held_half = np.array([docs.index(p.doc_id) % 2 for p in paragraphs])
     crossed = np.zeros_like(y)
@@ -68,19 +70,16 @@ def main(argv: list[str] | None = None) -> None:
 
     seeds, _ = load_documents([SEEDS])
     gold, recipe, work = load_gold(SEED_GOLD, themes), load_recipe(), cache_dir() / "recipe-lodo"
-    ys, lodo = [], {m: [] for m in [*MARGINS, "per theme"]}
+    ys, by_rules, lodo = [], [], {m: [] for m in [*MARGINS, "per theme"]}
     for held in seeds:
-        fold(recipe, held, rule_set, gold, work)   # trains the fold's model where it is missing
-        fit = ThemeModel.load(work / held.doc_id / "model")
+        fit = ThemeModel.load(fold_model(recipe, held, rule_set, work))
         seed_paragraphs, seed_y = align([g for g in gold if g.doc_id == held.doc_id], [held], themes)
+        held_rules, held_decided = decided(fit, seed_paragraphs, rule_set, {**{m: np.full(n, m) for m in MARGINS}, "per theme": chosen})
         ys.append(seed_y)
-        for m in MARGINS:
-            lodo[m].append(decided(fit, seed_paragraphs, rule_set, np.full(n, m)))
-        lodo["per theme"].append(decided(fit, seed_paragraphs, rule_set, chosen))
-    seed_y = np.vstack(ys)
-    seed_rules = np.vstack([(WeightedVote(rule_set).predict_proba(apply_rules(rule_set, ps), [p.kind for p in ps]) >= 0.5).astype(int)
-                            for ps in (align([g for g in gold if g.doc_id == d.doc_id], [d], themes)[0] for d in seeds)])
-    dev_rules = (WeightedVote(rule_set).predict_proba(apply_rules(rule_set, paragraphs), [p.kind for p in paragraphs]) >= 0.5).astype(int)
+        by_rules.append(held_rules)
+        for key, pred in held_decided.items():
+            lodo[key].append(pred)
+    seed_y, seed_rules = np.vstack(ys), np.vstack(by_rules)
 
     lines = ["# Lever: holding back the rules+model decision's additions (a margin on the model's lines)", "",
              "Produced by `python -m eval.decision_margin`: the shipped default model on the in-genre dev gold, and the five "

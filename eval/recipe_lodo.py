@@ -46,15 +46,21 @@ def recipe_without(recipe: dict, held: str, folder: Path) -> dict:
     return {**recipe, "data": [str(folder) if spec == "seeds" else spec for spec in recipe["data"]]}
 
 
-def fold(recipe: dict, held, rule_set: RuleSet, gold, work: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(gold, {predictor: predictions}) on the held-out seed `held` (a Document)."""
-    from models.modeling import ThemeModel
-
+def fold_model(recipe: dict, held, rule_set: RuleSet, work: Path) -> Path:
+    """The model folder of the fold that leaves out the seed `held` (a Document): trained now where it is missing."""
     model_dir = work / held.doc_id / "model"
     if not (model_dir / "policy_tagger.json").is_file():
         fold_recipe = recipe_without(recipe, held.doc_id, work / held.doc_id / "seeds")
         train_by_recipe(fold_recipe, model_dir, rule_set=rule_set, fingerprint=recipe_fingerprint(recipe, rule_set) + f"-without-{held.doc_id}",
                         recipe_file=f"{RECIPE.relative_to(ROOT)} without seed {held.doc_id}", progress=False)
+    return model_dir
+
+
+def fold(recipe: dict, held, rule_set: RuleSet, gold, work: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(gold, {predictor: predictions}) on the held-out seed `held` (a Document)."""
+    from models.modeling import ThemeModel
+
+    model_dir = fold_model(recipe, held, rule_set, work)
     paragraphs, y = align([g for g in gold if g.doc_id == held.doc_id], [held], rule_set.theme_ids)
     model = ThemeModel.load(model_dir)
     alone = TextPredictor("the default recipe, model alone", model.predict_proba, model.thresholds, model.rules_and_model_lines)

@@ -153,9 +153,11 @@ def test_the_decision_margin_lever_is_tag_at_margin_zero_and_the_rules_at_a_marg
     doc = build_document("r", RAW)
     paragraphs = [p for p in doc.paragraphs if p.kind not in NO_THEME_KINDS]
     tagged = {p.index: {h.theme for h in p.themes} for p in tagger.tag(RAW, doc_id="r").paragraphs}
-    at_zero = decided(tagger.model, paragraphs, tagger.rule_set, np.zeros(len(themes)))
+    rules_alone, by_margin = decided(tagger.model, paragraphs, tagger.rule_set, {0: np.zeros(len(themes)), 1: np.ones(len(themes))})
+    at_zero, past = by_margin[0], by_margin[1]
     assert [{t for t, hit in zip(themes, row) if hit} for row in at_zero] == [tagged[p.index] for p in paragraphs]
     rules = Tagger.load(tiny_model, decision="rules").tag(RAW, doc_id="r").paragraphs
-    past = decided(tagger.model, paragraphs, tagger.rule_set, np.ones(len(themes)))   # lines at 0.99: nothing added
-    assert [{t for t, hit in zip(themes, row) if hit} for row in past] == [{h.theme for h in rules[p.index].themes} for p in paragraphs]
+    expected_rules = [{h.theme for h in rules[p.index].themes} for p in paragraphs]
+    assert [{t for t, hit in zip(themes, row) if hit} for row in past] == expected_rules   # lines at 0.99: nothing added
+    assert [{t for t, hit in zip(themes, row) if hit} for row in rules_alone] == expected_rules
     assert at_zero.sum() > past.sum()                                     # the model did add themes at margin 0
